@@ -1,0 +1,199 @@
+package dev.autograd.kernels;
+
+/**
+ * Every hot loop of the engine, on {@code float[]} with explicit offsets.
+ *
+ * <p>Two implementations sit behind this interface: {@link ScalarKernels}, plain loops that are
+ * also the test oracle, and {@code PanamaKernels}, written with {@code jdk.incubator.vector}.
+ * {@link KernelProvider#get()} picks one. Kernels never check their arguments: callers validate
+ * once at the boundary (the engine's tensor ops).
+ *
+ * <p>Naming: inputs, then {@code out}, then sizes. A kernel overwrites {@code out} unless its name
+ * says it accumulates ({@code axpy}, {@code ...Into}, every {@code ...Backward}).
+ */
+public interface Kernels {
+
+    /** Elementwise functions of one argument. */
+    enum Unary { NEG, EXP, LOG, SQRT, ABS, RELU, SIGMOID, TANH }
+
+    /** Elementwise functions of two arguments. */
+    enum Binary { ADD, SUB, MUL, DIV }
+
+    /** A short name for logs and reports: {@code scalar} or {@code simd-512}. */
+    String name();
+
+    /** Width of the vectors in bits; 0 for the scalar implementation. */
+    int vectorBitSize();
+
+    // ---------------------------------------------------------------- elementwise
+
+    /** {@code out[i] = value}. */
+    void fill(float value, float[] out, int outOffset, int n);
+
+    /** {@code out[i] = op(x[i])}. {@code out} may alias {@code x} at the same offset (in-place). */
+    void unary(Unary op, float[] x, int xOffset, float[] out, int outOffset, int n);
+
+    /**
+     * {@code out[i] += grad[i] * op'(x[i])}, accumulating. {@code y} is the forward output
+     * {@code op(x)}: EXP, SQRT, SIGMOID and TANH use it instead of recomputing; the others ignore it.
+     */
+    void unaryBackward(Unary op, float[] grad, int gradOffset, float[] x, int xOffset,
+                       float[] y, int yOffset, float[] out, int outOffset, int n);
+
+    /** {@code out[i] = x[i] ** exponent}. */
+    void pow(float[] x, int xOffset, float exponent, float[] out, int outOffset, int n);
+
+    /** {@code out[i] += grad[i] * exponent * x[i] ** (exponent - 1)}, accumulating. */
+    void powBackward(float[] grad, int gradOffset, float[] x, int xOffset, float exponent,
+                     float[] out, int outOffset, int n);
+
+    /** {@code out[i] = a[i] op b[i]}; {@code out} may alias either input at the same offset. */
+    void binary(Binary op, float[] a, int aOffset, float[] b, int bOffset, float[] out, int outOffset, int n);
+
+    /** {@code out[i] = a[i] op s}. */
+    void binaryScalar(Binary op, float[] a, int aOffset, float s, float[] out, int outOffset, int n);
+
+    /** {@code out[i] = s op b[i]}. */
+    void scalarBinary(Binary op, float s, float[] b, int bOffset, float[] out, int outOffset, int n);
+
+    /**
+     * Broadcasting: {@code out} is contiguous with {@code shape}; {@code a} and {@code b} are read
+     * through their strides (0 along broadcast dimensions). Same rank for all three.
+     */
+    void binaryStrided(Binary op, int[] shape, float[] a, int aOffset, int[] aStrides,
+                       float[] b, int bOffset, int[] bStrides, float[] out, int outOffset);
+
+    /** Gathers a strided view into contiguous {@code out} of {@code shape}. */
+    void copyStrided(int[] shape, float[] x, int xOffset, int[] xStrides, float[] out, int outOffset);
+
+    /** {@code out[i] = x[i] * alpha}. */
+    void scale(float[] x, int xOffset, float alpha, float[] out, int outOffset, int n);
+
+    /** {@code y[i] += alpha * x[i]}: gradient accumulation. */
+    void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n);
+
+    /** {@code out[i] += grad[i] * (x[i] > 0 ? 1 : 0)}: ReLU backward, accumulating. */
+    default void reluBackward(float[] grad, int gradOffset, float[] x, int xOffset, float[] out, int outOffset, int n) {
+        unaryBackward(Unary.RELU, grad, gradOffset, x, xOffset, null, 0, out, outOffset, n);
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    /** Sum of {@code x[offset .. offset+n)}. */
+    float sum(float[] x, int xOffset, int n);
+
+    /** Sum of squares, for norms. */
+    float sumOfSquares(float[] x, int xOffset, int n);
+
+    /** Maximum of {@code x[offset .. offset+n)}, NaN if any element is NaN; n > 0. */
+    float max(float[] x, int xOffset, int n);
+
+    /**
+     * {@code x} contiguous, viewed as {@code [outer, reduce, inner]}:
+     * {@code out[o*inner + i] = sum_r x[(o*reduce + r)*inner + i]}.
+     */
+    void sumDim(float[] x, int xOffset, int outer, int reduce, int inner, float[] out, int outOffset);
+
+    /**
+     * Like {@link #sumDim} with max; {@code argmax} (nullable) receives the index along
+     * {@code reduce} of the first maximum, NaN winning as in PyTorch.
+     */
+    void maxDim(float[] x, int xOffset, int outer, int reduce, int inner,
+                float[] out, int outOffset, long[] argmax);
+
+    // ---------------------------------------------------------------- GEMM
+
+    /**
+     * {@code C = alpha * op(A) * op(B) + beta * C}, row-major; op(A) is m×k, op(B) is k×n, C is m×n.
+     * With {@code transA}, A is stored k×m; with {@code transB}, B is stored n×k. When beta is 0,
+     * C is not read (NaN in C does not propagate), as in BLAS.
+     */
+    void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+               float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+               float beta, float[] c, int cOffset, int ldc);
+
+    // ---------------------------------------------------------------- convolution and pooling
+
+    /**
+     * One image {@code x[channels, height, width]} to columns: row {@code (c*kH + ki)*kW + kj} of
+     * {@code col}, column {@code oh*outW + ow}, stored at {@code col[colOffset + row*ldCol + column]}.
+     * With {@code ldCol = batch*outH*outW} and {@code colOffset = b*outH*outW} the batch folds into N.
+     * Padding reads as zero.
+     */
+    void im2col(float[] x, int xOffset, int channels, int height, int width,
+                int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
+                int outH, int outW, float[] col, int colOffset, int ldCol);
+
+    /** The adjoint of {@link #im2col}: scatter-adds the columns into {@code x} (accumulating). */
+    void col2imInto(float[] col, int colOffset, int ldCol, int channels, int height, int width,
+                    int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
+                    int outH, int outW, float[] x, int xOffset);
+
+    /**
+     * Max pooling over {@code planes} contiguous planes of height×width; writes the maxima and, per
+     * output, the flat index {@code h*width + w} of the winner in its plane (PyTorch's indices).
+     * Padding never wins.
+     */
+    void maxPool2d(float[] x, int xOffset, int planes, int height, int width,
+                   int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
+                   int outH, int outW, float[] out, int outOffset, long[] indices, int indicesOffset);
+
+    /** {@code gradInput[plane, indices[o]] += grad[o]}, accumulating. */
+    void maxPool2dBackward(float[] grad, int gradOffset, long[] indices, int indicesOffset, int planes,
+                           int height, int width, int outH, int outW, float[] gradInput, int gradInputOffset);
+
+    /** PyTorch's adaptive average pooling: output cell (i, j) averages rows [floor(i*H/oH), ceil((i+1)*H/oH)). */
+    void adaptiveAvgPool2d(float[] x, int xOffset, int planes, int height, int width,
+                           int outH, int outW, float[] out, int outOffset);
+
+    /** Adjoint of {@link #adaptiveAvgPool2d}, accumulating into {@code gradInput}. */
+    void adaptiveAvgPool2dBackward(float[] grad, int gradOffset, int planes, int height, int width,
+                                   int outH, int outW, float[] gradInput, int gradInputOffset);
+
+    // ---------------------------------------------------------------- batch norm, fused per channel
+
+    /**
+     * Training-mode batch norm over {@code x[batch, channels, spatial]}: per channel, batch mean and
+     * biased variance; {@code out = (x - mean) * invStd * weight + bias} (weight/bias nullable = 1/0).
+     * Writes {@code saveMean[c]} and {@code saveInvStd[c] = 1/sqrt(var + eps)}, and the unbiased
+     * variance into {@code batchVar[c]} (for the running statistics; nullable).
+     */
+    void batchNormTrain(float[] x, int xOffset, int batch, int channels, int spatial,
+                        float[] weight, float[] bias, float eps,
+                        float[] out, int outOffset, float[] saveMean, float[] saveInvStd, float[] unbiasedVar);
+
+    /** Eval-mode batch norm with the running statistics. */
+    void batchNormEval(float[] x, int xOffset, int batch, int channels, int spatial,
+                       float[] weight, float[] bias, float[] runningMean, float[] runningVar, float eps,
+                       float[] out, int outOffset);
+
+    /**
+     * Backward of {@link #batchNormTrain}. Each output array is nullable (skipped) and accumulates:
+     * {@code gradInput += ...}, {@code gradWeight[c] += sum(grad * xhat)}, {@code gradBias[c] += sum(grad)}.
+     */
+    void batchNormTrainBackward(float[] grad, int gradOffset, float[] x, int xOffset,
+                                int batch, int channels, int spatial, float[] weight,
+                                float[] saveMean, float[] saveInvStd,
+                                float[] gradInput, int gradInputOffset, float[] gradWeight, float[] gradBias);
+
+    // ---------------------------------------------------------------- optimizers
+
+    /**
+     * One fused SGD step over a parameter, PyTorch's semantics:
+     * {@code g = grad + weightDecay*w}; with momentum, {@code buf = first ? g : momentum*buf + (1-dampening)*g},
+     * {@code g = nesterov ? g + momentum*buf : buf}; then {@code w -= lr*g}. {@code buf} is ignored
+     * when momentum is 0.
+     */
+    void sgdStep(float[] w, int wOffset, float[] grad, int gradOffset, float[] buf, int bufOffset, int n,
+                 float lr, float momentum, float dampening, float weightDecay, boolean nesterov, boolean first);
+
+    /**
+     * One fused Adam/AdamW step: {@code m = b1*m + (1-b1)*g}, {@code v = b2*v + (1-b2)*g*g},
+     * {@code w -= lr * (m/bc1) / (sqrt(v/bc2) + eps)}, where {@code g = grad + weightDecay*w} for Adam,
+     * or, for AdamW ({@code decoupled}), {@code w *= 1 - lr*weightDecay} first.
+     * {@code bc1 = 1 - b1^t}, {@code bc2 = 1 - b2^t} are passed in.
+     */
+    void adamStep(float[] w, int wOffset, float[] grad, int gradOffset, float[] m, float[] v, int stateOffset, int n,
+                  float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled,
+                  float bc1, float bc2);
+}

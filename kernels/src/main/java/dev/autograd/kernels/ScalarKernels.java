@@ -1,0 +1,588 @@
+package dev.autograd.kernels;
+
+/**
+ * Plain loops: the reference every SIMD kernel is tested against, and the fallback when
+ * {@code jdk.incubator.vector} is not available. Written for clarity, not speed.
+ */
+public class ScalarKernels implements Kernels {
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public int vectorBitSize() {
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- elementwise
+
+    @Override
+    public void fill(float value, float[] out, int outOffset, int n) {
+        java.util.Arrays.fill(out, outOffset, outOffset + n, value);
+    }
+
+    static float apply(Unary op, float v) {
+        return switch (op) {
+            case NEG -> -v;
+            case EXP -> (float) Math.exp(v);
+            case LOG -> (float) Math.log(v);
+            case SQRT -> (float) Math.sqrt(v);
+            case ABS -> Math.abs(v);
+            case RELU -> v > 0f ? v : (v == v ? 0f : v); // NaN propagates, as in PyTorch
+            case SIGMOID -> (float) (1.0 / (1.0 + Math.exp(-v)));
+            case TANH -> (float) Math.tanh(v);
+        };
+    }
+
+    /** d op(x) / dx, given x and y = op(x). */
+    static float derivative(Unary op, float x, float y) {
+        return switch (op) {
+            case NEG -> -1f;
+            case EXP -> y;
+            case LOG -> 1f / x;
+            case SQRT -> 0.5f / y;
+            case ABS -> Math.signum(x);
+            case RELU -> x > 0f ? 1f : 0f;
+            case SIGMOID -> y * (1f - y);
+            case TANH -> 1f - y * y;
+        };
+    }
+
+    static float apply(Binary op, float a, float b) {
+        return switch (op) {
+            case ADD -> a + b;
+            case SUB -> a - b;
+            case MUL -> a * b;
+            case DIV -> a / b;
+        };
+    }
+
+    @Override
+    public void unary(Unary op, float[] x, int xOffset, float[] out, int outOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOffset + i] = apply(op, x[xOffset + i]);
+        }
+    }
+
+    @Override
+    public void unaryBackward(Unary op, float[] grad, int gradOffset, float[] x, int xOffset,
+                              float[] y, int yOffset, float[] out, int outOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            float xi = x == null ? 0f : x[xOffset + i];
+            float yi = y == null ? 0f : y[yOffset + i];
+            out[outOffset + i] += grad[gradOffset + i] * derivative(op, xi, yi);
+        }
+    }
+
+    @Override
+    public void pow(float[] x, int xOffset, float exponent, float[] out, int outOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOffset + i] = (float) Math.pow(x[xOffset + i], exponent);
+        }
+    }
+
+    @Override
+    public void powBackward(float[] grad, int gradOffset, float[] x, int xOffset, float exponent,
+                            float[] out, int outOffset, int n) {
+        if (exponent == 0f) {
+            return; // d/dx x^0 = 0, even at x = 0 (PyTorch masks the 0 * inf)
+        }
+        for (int i = 0; i < n; i++) {
+            out[outOffset + i] += grad[gradOffset + i] * exponent * (float) Math.pow(x[xOffset + i], exponent - 1f);
+        }
+    }
+
+    @Override
+    public void binary(Binary op, float[] a, int aOffset, float[] b, int bOffset, float[] out, int outOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOffset + i] = apply(op, a[aOffset + i], b[bOffset + i]);
+        }
+    }
+
+    @Override
+    public void binaryScalar(Binary op, float[] a, int aOffset, float s, float[] out, int outOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOffset + i] = apply(op, a[aOffset + i], s);
+        }
+    }
+
+    @Override
+    public void scalarBinary(Binary op, float s, float[] b, int bOffset, float[] out, int outOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOffset + i] = apply(op, s, b[bOffset + i]);
+        }
+    }
+
+    @Override
+    public void binaryStrided(Binary op, int[] shape, float[] a, int aOffset, int[] aStrides,
+                              float[] b, int bOffset, int[] bStrides, float[] out, int outOffset) {
+        int rank = shape.length;
+        int total = 1;
+        for (int d : shape) {
+            total *= d;
+        }
+        int[] index = new int[rank];
+        int ai = aOffset;
+        int bi = bOffset;
+        for (int o = 0; o < total; o++) {
+            out[outOffset + o] = apply(op, a[ai], b[bi]);
+            // odometer increment, last dimension fastest
+            for (int d = rank - 1; d >= 0; d--) {
+                if (++index[d] < shape[d]) {
+                    ai += aStrides[d];
+                    bi += bStrides[d];
+                    break;
+                }
+                ai -= aStrides[d] * (shape[d] - 1);
+                bi -= bStrides[d] * (shape[d] - 1);
+                index[d] = 0;
+            }
+        }
+    }
+
+    @Override
+    public void copyStrided(int[] shape, float[] x, int xOffset, int[] xStrides, float[] out, int outOffset) {
+        int rank = shape.length;
+        int total = 1;
+        for (int d : shape) {
+            total *= d;
+        }
+        int[] index = new int[rank];
+        int xi = xOffset;
+        for (int o = 0; o < total; o++) {
+            out[outOffset + o] = x[xi];
+            for (int d = rank - 1; d >= 0; d--) {
+                if (++index[d] < shape[d]) {
+                    xi += xStrides[d];
+                    break;
+                }
+                xi -= xStrides[d] * (shape[d] - 1);
+                index[d] = 0;
+            }
+        }
+    }
+
+    @Override
+    public void scale(float[] x, int xOffset, float alpha, float[] out, int outOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOffset + i] = x[xOffset + i] * alpha;
+        }
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yOffset + i] += alpha * x[xOffset + i];
+        }
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    @Override
+    public float sum(float[] x, int xOffset, int n) {
+        // double accumulation keeps the oracle well below float32 rounding
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            s += x[xOffset + i];
+        }
+        return (float) s;
+    }
+
+    @Override
+    public float sumOfSquares(float[] x, int xOffset, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            double v = x[xOffset + i];
+            s += v * v;
+        }
+        return (float) s;
+    }
+
+    @Override
+    public float max(float[] x, int xOffset, int n) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            float v = x[xOffset + i];
+            if (v != v) {
+                return v;
+            }
+            if (v > m) {
+                m = v;
+            }
+        }
+        return m;
+    }
+
+    @Override
+    public void sumDim(float[] x, int xOffset, int outer, int reduce, int inner, float[] out, int outOffset) {
+        for (int o = 0; o < outer; o++) {
+            for (int i = 0; i < inner; i++) {
+                double s = 0;
+                for (int r = 0; r < reduce; r++) {
+                    s += x[xOffset + (o * reduce + r) * inner + i];
+                }
+                out[outOffset + o * inner + i] = (float) s;
+            }
+        }
+    }
+
+    @Override
+    public void maxDim(float[] x, int xOffset, int outer, int reduce, int inner,
+                       float[] out, int outOffset, long[] argmax) {
+        for (int o = 0; o < outer; o++) {
+            for (int i = 0; i < inner; i++) {
+                float m = Float.NEGATIVE_INFINITY;
+                int arg = 0;
+                for (int r = 0; r < reduce; r++) {
+                    float v = x[xOffset + (o * reduce + r) * inner + i];
+                    if (v != v) {
+                        m = v;
+                        arg = r;
+                        break;
+                    }
+                    if (v > m || r == 0) {
+                        m = v;
+                        arg = r;
+                    }
+                }
+                out[outOffset + o * inner + i] = m;
+                if (argmax != null) {
+                    argmax[o * inner + i] = arg;
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- GEMM
+
+    @Override
+    public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                      float beta, float[] c, int cOffset, int ldc) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int p = 0; p < k; p++) {
+                    float av = transA ? a[aOffset + p * lda + i] : a[aOffset + i * lda + p];
+                    float bv = transB ? b[bOffset + j * ldb + p] : b[bOffset + p * ldb + j];
+                    s += (double) av * bv;
+                }
+                int ci = cOffset + i * ldc + j;
+                c[ci] = beta == 0f ? (float) (alpha * s) : (float) (alpha * s + beta * c[ci]);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- convolution and pooling
+
+    @Override
+    public void im2col(float[] x, int xOffset, int channels, int height, int width,
+                       int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
+                       int outH, int outW, float[] col, int colOffset, int ldCol) {
+        for (int c = 0; c < channels; c++) {
+            for (int ki = 0; ki < kH; ki++) {
+                for (int kj = 0; kj < kW; kj++) {
+                    int row = (c * kH + ki) * kW + kj;
+                    int base = colOffset + row * ldCol;
+                    for (int oh = 0; oh < outH; oh++) {
+                        int h = oh * strideH - padH + ki * dilationH;
+                        for (int ow = 0; ow < outW; ow++) {
+                            int w = ow * strideW - padW + kj * dilationW;
+                            boolean inside = h >= 0 && h < height && w >= 0 && w < width;
+                            col[base + oh * outW + ow] = inside ? x[xOffset + (c * height + h) * width + w] : 0f;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void col2imInto(float[] col, int colOffset, int ldCol, int channels, int height, int width,
+                           int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
+                           int outH, int outW, float[] x, int xOffset) {
+        for (int c = 0; c < channels; c++) {
+            for (int ki = 0; ki < kH; ki++) {
+                for (int kj = 0; kj < kW; kj++) {
+                    int row = (c * kH + ki) * kW + kj;
+                    int base = colOffset + row * ldCol;
+                    for (int oh = 0; oh < outH; oh++) {
+                        int h = oh * strideH - padH + ki * dilationH;
+                        if (h < 0 || h >= height) {
+                            continue;
+                        }
+                        for (int ow = 0; ow < outW; ow++) {
+                            int w = ow * strideW - padW + kj * dilationW;
+                            if (w >= 0 && w < width) {
+                                x[xOffset + (c * height + h) * width + w] += col[base + oh * outW + ow];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void maxPool2d(float[] x, int xOffset, int planes, int height, int width,
+                          int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
+                          int outH, int outW, float[] out, int outOffset, long[] indices, int indicesOffset) {
+        int plane = height * width;
+        int outPlane = outH * outW;
+        for (int p = 0; p < planes; p++) {
+            int xBase = xOffset + p * plane;
+            for (int oh = 0; oh < outH; oh++) {
+                for (int ow = 0; ow < outW; ow++) {
+                    float m = Float.NEGATIVE_INFINITY;
+                    int arg = -1;
+                    for (int ki = 0; ki < kH; ki++) {
+                        int h = oh * strideH - padH + ki * dilationH;
+                        if (h < 0 || h >= height) {
+                            continue;
+                        }
+                        for (int kj = 0; kj < kW; kj++) {
+                            int w = ow * strideW - padW + kj * dilationW;
+                            if (w < 0 || w >= width) {
+                                continue;
+                            }
+                            float v = x[xBase + h * width + w];
+                            if (v > m || v != v || arg < 0) {
+                                m = v;
+                                arg = h * width + w;
+                                if (v != v) {
+                                    break;
+                                }
+                            }
+                        }
+                        if (m != m) {
+                            break;
+                        }
+                    }
+                    int o = p * outPlane + oh * outW + ow;
+                    out[outOffset + o] = m;
+                    indices[indicesOffset + o] = arg;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void maxPool2dBackward(float[] grad, int gradOffset, long[] indices, int indicesOffset, int planes,
+                                  int height, int width, int outH, int outW, float[] gradInput, int gradInputOffset) {
+        int plane = height * width;
+        int outPlane = outH * outW;
+        for (int p = 0; p < planes; p++) {
+            for (int o = 0; o < outPlane; o++) {
+                int idx = (int) indices[indicesOffset + p * outPlane + o];
+                gradInput[gradInputOffset + p * plane + idx] += grad[gradOffset + p * outPlane + o];
+            }
+        }
+    }
+
+    static int poolStart(int i, int in, int out) {
+        return (int) Math.floor((double) i * in / out);
+    }
+
+    static int poolEnd(int i, int in, int out) {
+        return (int) Math.ceil((double) (i + 1) * in / out);
+    }
+
+    @Override
+    public void adaptiveAvgPool2d(float[] x, int xOffset, int planes, int height, int width,
+                                  int outH, int outW, float[] out, int outOffset) {
+        for (int p = 0; p < planes; p++) {
+            int xBase = xOffset + p * height * width;
+            for (int i = 0; i < outH; i++) {
+                int h0 = poolStart(i, height, outH);
+                int h1 = poolEnd(i, height, outH);
+                for (int j = 0; j < outW; j++) {
+                    int w0 = poolStart(j, width, outW);
+                    int w1 = poolEnd(j, width, outW);
+                    double s = 0;
+                    for (int h = h0; h < h1; h++) {
+                        for (int w = w0; w < w1; w++) {
+                            s += x[xBase + h * width + w];
+                        }
+                    }
+                    out[outOffset + (p * outH + i) * outW + j] = (float) (s / ((h1 - h0) * (w1 - w0)));
+                }
+            }
+        }
+    }
+
+    @Override
+    public void adaptiveAvgPool2dBackward(float[] grad, int gradOffset, int planes, int height, int width,
+                                          int outH, int outW, float[] gradInput, int gradInputOffset) {
+        for (int p = 0; p < planes; p++) {
+            int base = gradInputOffset + p * height * width;
+            for (int i = 0; i < outH; i++) {
+                int h0 = poolStart(i, height, outH);
+                int h1 = poolEnd(i, height, outH);
+                for (int j = 0; j < outW; j++) {
+                    int w0 = poolStart(j, width, outW);
+                    int w1 = poolEnd(j, width, outW);
+                    float g = grad[gradOffset + (p * outH + i) * outW + j] / ((h1 - h0) * (w1 - w0));
+                    for (int h = h0; h < h1; h++) {
+                        for (int w = w0; w < w1; w++) {
+                            gradInput[base + h * width + w] += g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- batch norm
+
+    @Override
+    public void batchNormTrain(float[] x, int xOffset, int batch, int channels, int spatial,
+                               float[] weight, float[] bias, float eps,
+                               float[] out, int outOffset, float[] saveMean, float[] saveInvStd, float[] unbiasedVar) {
+        long count = (long) batch * spatial;
+        for (int c = 0; c < channels; c++) {
+            double s = 0;
+            for (int b = 0; b < batch; b++) {
+                int base = xOffset + (b * channels + c) * spatial;
+                for (int i = 0; i < spatial; i++) {
+                    s += x[base + i];
+                }
+            }
+            double mean = s / count;
+            double ss = 0;
+            for (int b = 0; b < batch; b++) {
+                int base = xOffset + (b * channels + c) * spatial;
+                for (int i = 0; i < spatial; i++) {
+                    double d = x[base + i] - mean;
+                    ss += d * d;
+                }
+            }
+            double var = ss / count;
+            float invStd = (float) (1.0 / Math.sqrt(var + eps));
+            saveMean[c] = (float) mean;
+            saveInvStd[c] = invStd;
+            if (unbiasedVar != null) {
+                unbiasedVar[c] = count > 1 ? (float) (ss / (count - 1)) : Float.NaN;
+            }
+            float w = weight == null ? 1f : weight[c];
+            float bi = bias == null ? 0f : bias[c];
+            float scale = invStd * w;
+            float shift = bi - (float) mean * scale;
+            for (int b = 0; b < batch; b++) {
+                int xBase = xOffset + (b * channels + c) * spatial;
+                int oBase = outOffset + (b * channels + c) * spatial;
+                for (int i = 0; i < spatial; i++) {
+                    out[oBase + i] = x[xBase + i] * scale + shift;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void batchNormEval(float[] x, int xOffset, int batch, int channels, int spatial,
+                              float[] weight, float[] bias, float[] runningMean, float[] runningVar, float eps,
+                              float[] out, int outOffset) {
+        for (int c = 0; c < channels; c++) {
+            float invStd = (float) (1.0 / Math.sqrt(runningVar[c] + eps));
+            float w = weight == null ? 1f : weight[c];
+            float bi = bias == null ? 0f : bias[c];
+            float scale = invStd * w;
+            float shift = bi - runningMean[c] * scale;
+            for (int b = 0; b < batch; b++) {
+                int xBase = xOffset + (b * channels + c) * spatial;
+                int oBase = outOffset + (b * channels + c) * spatial;
+                for (int i = 0; i < spatial; i++) {
+                    out[oBase + i] = x[xBase + i] * scale + shift;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void batchNormTrainBackward(float[] grad, int gradOffset, float[] x, int xOffset,
+                                       int batch, int channels, int spatial, float[] weight,
+                                       float[] saveMean, float[] saveInvStd,
+                                       float[] gradInput, int gradInputOffset, float[] gradWeight, float[] gradBias) {
+        long count = (long) batch * spatial;
+        for (int c = 0; c < channels; c++) {
+            float mean = saveMean[c];
+            float invStd = saveInvStd[c];
+            double sumG = 0;
+            double sumGX = 0; // sum(grad * (x - mean))
+            for (int b = 0; b < batch; b++) {
+                int gBase = gradOffset + (b * channels + c) * spatial;
+                int xBase = xOffset + (b * channels + c) * spatial;
+                for (int i = 0; i < spatial; i++) {
+                    float g = grad[gBase + i];
+                    sumG += g;
+                    sumGX += g * (x[xBase + i] - mean);
+                }
+            }
+            if (gradBias != null) {
+                gradBias[c] += (float) sumG;
+            }
+            if (gradWeight != null) {
+                gradWeight[c] += (float) (sumGX * invStd);
+            }
+            if (gradInput != null) {
+                float w = weight == null ? 1f : weight[c];
+                // dx = w*invStd * (g - mean(g) - xhat * mean(g*xhat)), xhat = (x-mean)*invStd
+                float meanG = (float) (sumG / count);
+                float k = (float) (sumGX / count) * invStd * invStd;
+                float scale = w * invStd;
+                for (int b = 0; b < batch; b++) {
+                    int gBase = gradOffset + (b * channels + c) * spatial;
+                    int xBase = xOffset + (b * channels + c) * spatial;
+                    int iBase = gradInputOffset + (b * channels + c) * spatial;
+                    for (int i = 0; i < spatial; i++) {
+                        float xc = x[xBase + i] - mean;
+                        gradInput[iBase + i] += scale * (grad[gBase + i] - meanG - xc * k);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- optimizers
+
+    @Override
+    public void sgdStep(float[] w, int wOffset, float[] grad, int gradOffset, float[] buf, int bufOffset, int n,
+                        float lr, float momentum, float dampening, float weightDecay, boolean nesterov, boolean first) {
+        for (int i = 0; i < n; i++) {
+            float g = grad[gradOffset + i];
+            if (weightDecay != 0f) {
+                g += weightDecay * w[wOffset + i];
+            }
+            if (momentum != 0f) {
+                float bv = first ? g : momentum * buf[bufOffset + i] + (1f - dampening) * g;
+                buf[bufOffset + i] = bv;
+                g = nesterov ? g + momentum * bv : bv;
+            }
+            w[wOffset + i] -= lr * g;
+        }
+    }
+
+    @Override
+    public void adamStep(float[] w, int wOffset, float[] grad, int gradOffset, float[] m, float[] v, int stateOffset,
+                         int n, float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled,
+                         float bc1, float bc2) {
+        float stepSize = lr / bc1;
+        float sqrtBc2 = (float) Math.sqrt(bc2);
+        for (int i = 0; i < n; i++) {
+            float wi = w[wOffset + i];
+            float g = grad[gradOffset + i];
+            if (decoupled) {
+                wi *= 1f - lr * weightDecay;
+            } else if (weightDecay != 0f) {
+                g += weightDecay * wi;
+            }
+            float mi = beta1 * m[stateOffset + i] + (1f - beta1) * g;
+            float vi = beta2 * v[stateOffset + i] + (1f - beta2) * g * g;
+            m[stateOffset + i] = mi;
+            v[stateOffset + i] = vi;
+            float denom = (float) Math.sqrt(vi) / sqrtBc2 + eps;
+            w[wOffset + i] = wi - stepSize * mi / denom;
+        }
+    }
+}
