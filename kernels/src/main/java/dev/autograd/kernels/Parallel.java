@@ -1,0 +1,160 @@
+package dev.autograd.kernels;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.RecursiveAction;
+import java.util.function.IntConsumer;
+
+/**
+ * The one thread pool of the kernels: a dedicated {@link ForkJoinPool} (never the common pool, so
+ * parallel streams elsewhere cannot starve it or be starved by it).
+ *
+ * <p>Threads: system property {@code autograd.threads} or {@link #setThreads(int)}; default = the
+ * available processors. A kernel called from inside the pool (a task that calls another kernel)
+ * runs single-threaded: no nested oversubscription and no task waiting on its own pool.
+ *
+ * <p>Determinism: kernels partition work so that every output element is computed by one task with
+ * a reduction order that does not depend on how many tasks there are. Results are therefore
+ * bit-identical for any thread count (the tests check 1 against 2 threads).
+ */
+public final class Parallel {
+
+    public static final String THREADS_PROPERTY = "autograd.threads";
+
+    private static volatile int threads = initialThreads();
+    private static volatile ForkJoinPool pool;
+
+    private Parallel() {
+    }
+
+    private static int initialThreads() {
+        String value = System.getProperty(THREADS_PROPERTY);
+        int cpus = Runtime.getRuntime().availableProcessors();
+        if (value == null || value.isBlank()) {
+            return cpus;
+        }
+        try {
+            int t = Integer.parseInt(value.trim());
+            if (t >= 1) {
+                return t;
+            }
+        } catch (NumberFormatException ignored) {
+            // fall through to the message below
+        }
+        throw new IllegalArgumentException(THREADS_PROPERTY + " must be a positive integer, got '" + value + "'");
+    }
+
+    /** Threads the kernels may use. */
+    public static int threads() {
+        return threads;
+    }
+
+    /** Sets the number of threads (at least 1); the pool is rebuilt on the next parallel call. */
+    public static synchronized void setThreads(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, got " + n);
+        }
+        if (n != threads) {
+            threads = n;
+            ForkJoinPool old = pool;
+            pool = null;
+            if (old != null) {
+                old.shutdown(); // running tasks finish; idle workers exit
+            }
+        }
+    }
+
+    private static ForkJoinPool pool() {
+        ForkJoinPool p = pool;
+        if (p == null) {
+            synchronized (Parallel.class) {
+                p = pool;
+                if (p == null) {
+                    p = new ForkJoinPool(threads, Worker::new, null, false);
+                    pool = p;
+                }
+            }
+        }
+        return p;
+    }
+
+    /** True on a worker of the kernels' pool: kernels then run single-threaded. */
+    static boolean inPool() {
+        return Thread.currentThread() instanceof Worker;
+    }
+
+    /** How many tasks to cut a job into: 1 inside the pool or for one thread. */
+    static int parallelism() {
+        return inPool() ? 1 : threads;
+    }
+
+    /**
+     * Runs {@code body.accept(t)} for every t in [0, tasks), on the pool when tasks > 1, and returns
+     * when all are done. Exceptions of a task are rethrown to the caller.
+     */
+    static void run(int tasks, IntConsumer body) {
+        if (tasks <= 1 || inPool()) {
+            for (int t = 0; t < tasks; t++) {
+                body.accept(t);
+            }
+            return;
+        }
+        ForkJoinTask<?>[] all = new ForkJoinTask<?>[tasks];
+        for (int t = 0; t < tasks; t++) {
+            final int task = t;
+            all[t] = new RecursiveAction() {
+                @Override
+                protected void compute() {
+                    body.accept(task);
+                }
+            };
+        }
+        ForkJoinPool p = pool();
+        for (ForkJoinTask<?> task : all) {
+            p.execute(task);
+        }
+        for (ForkJoinTask<?> task : all) {
+            task.join();
+        }
+    }
+
+    /**
+     * Splits [0, n) into at most {@link #parallelism()} ranges of multiples of {@code align} and at
+     * least {@code grain} elements each, and runs {@code body(from, to)} on each.
+     */
+    static void forRange(int n, int grain, int align, RangeBody body) {
+        int tasks = parallelism();
+        if (tasks > 1) {
+            tasks = (int) Math.min(tasks, Math.max(1, (long) n / Math.max(grain, 1)));
+        }
+        if (tasks <= 1) {
+            body.run(0, n);
+            return;
+        }
+        int units = (n + align - 1) / align;
+        final int t = Math.min(tasks, units);
+        run(t, i -> {
+            int from = (int) Math.min((long) n, (long) units * i / t * align);
+            int to = (int) Math.min((long) n, (long) units * (i + 1) / t * align);
+            if (from < to) {
+                body.run(from, to);
+            }
+        });
+    }
+
+    /** A worker of the kernels' pool, recognisable by its class (also after a resize). */
+    private static final class Worker extends ForkJoinWorkerThread {
+        Worker(ForkJoinPool pool) {
+            super(pool);
+            setName("autograd-kernels-" + getPoolIndex());
+            setDaemon(true);
+        }
+    }
+
+    /** A range of work items. */
+    @FunctionalInterface
+    interface RangeBody {
+        void run(int from, int to);
+    }
+}

@@ -1,0 +1,430 @@
+package dev.autograd.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.autograd.kernels.Kernels.Binary;
+import dev.autograd.kernels.Kernels.Unary;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every SIMD kernel against the scalar reference, over awkward sizes, with size-scaled tolerance,
+ * with 1 and 2 threads. The vector width is the JVM's ({@code autograd.vectorBits}): the build runs
+ * this class once per width (see kernels/pom.xml).
+ */
+class PanamaKernelsTest {
+
+    static final Kernels REF = new ScalarKernels();
+    static final Kernels SIMD = new PanamaKernels(0);
+    static final int[] SIZES = {0, 1, 7, 15, 16, 17, 33, 1000, 4099};
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+    }
+
+    static Stream<Arguments> sizesAndThreads() {
+        // 200_003 crosses the parallel grain, so the split paths run too
+        return IntStream.concat(Arrays.stream(SIZES), IntStream.of(200_003)).boxed()
+                .flatMap(n -> Stream.of(Arguments.of(n, 1), Arguments.of(n, 2)));
+    }
+
+    static float[] random(int n, long seed, float lo, float hi) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) (lo + (hi - lo) * r.nextDouble());
+        }
+        return x;
+    }
+
+    /** |expected - actual| <= tol * max(1, |expected|); NaN only against NaN; infinities equal. */
+    static void assertClose(float[] expected, float[] actual, double tol, String what) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        for (int i = 0; i < expected.length; i++) {
+            float e = expected[i];
+            float a = actual[i];
+            if (Float.isNaN(e) || Float.isNaN(a) || Float.isInfinite(e) || Float.isInfinite(a)) {
+                if (!(Float.isNaN(e) && Float.isNaN(a)) && e != a) {
+                    fail(what + ": element " + i + " expected " + e + " but was " + a);
+                }
+                continue;
+            }
+            if (Math.abs(e - a) > tol * Math.max(1.0, Math.abs(e))) {
+                fail(what + ": element " + i + " of " + expected.length + " expected " + e + " but was " + a
+                        + " (tolerance " + tol + ")");
+            }
+        }
+    }
+
+    static void assertClose(float expected, float actual, double tol, String what) {
+        assertClose(new float[] {expected}, new float[] {actual}, tol, what);
+    }
+
+    @ParameterizedTest(name = "n={0} threads={1}")
+    @MethodSource("sizesAndThreads")
+    void unary(int n, int threads) {
+        Parallel.setThreads(threads);
+        for (Unary op : Unary.values()) {
+            float lo = op == Unary.LOG || op == Unary.SQRT ? 0.001f : -20f;
+            float[] x = random(n, 1, lo, 20f);
+            if (n > 3 && op != Unary.LOG && op != Unary.SQRT) {
+                x[1] = 0f;
+                x[2] = -0f;
+                x[3] = Float.NaN;
+            }
+            float[] e = new float[n];
+            float[] a = new float[n];
+            REF.unary(op, x, 0, e, 0, n);
+            SIMD.unary(op, x, 0, a, 0, n);
+            assertClose(e, a, 4e-7, op.toString());
+            // in place
+            float[] inPlace = x.clone();
+            SIMD.unary(op, inPlace, 0, inPlace, 0, n);
+            assertClose(e, inPlace, 4e-7, op + " in place");
+            // backward accumulates into out
+            float[] g = random(n, 2, -1f, 1f);
+            float[] eb = random(n, 3, -1f, 1f);
+            float[] ab = eb.clone();
+            REF.unaryBackward(op, g, 0, x, 0, e, 0, eb, 0, n);
+            SIMD.unaryBackward(op, g, 0, x, 0, e, 0, ab, 0, n);
+            assertClose(eb, ab, 1e-6, op + " backward");
+        }
+    }
+
+    @ParameterizedTest(name = "n={0} threads={1}")
+    @MethodSource("sizesAndThreads")
+    void reluBackwardAndOffsets(int n, int threads) {
+        Parallel.setThreads(threads);
+        float[] x = random(n + 3, 4, -1f, 1f);
+        float[] g = random(n + 5, 5, -1f, 1f);
+        float[] e = random(n + 2, 6, -1f, 1f);
+        float[] a = e.clone();
+        REF.reluBackward(g, 5, x, 3, e, 2, n);
+        SIMD.reluBackward(g, 5, x, 3, a, 2, n);
+        assertArrayEquals(e, a, "relu backward is exact");
+    }
+
+    @ParameterizedTest(name = "n={0} threads={1}")
+    @MethodSource("sizesAndThreads")
+    void binaryFamilies(int n, int threads) {
+        Parallel.setThreads(threads);
+        float[] x = random(n + 1, 7, -3f, 3f);
+        float[] y = random(n + 2, 8, 0.5f, 3f);
+        for (Binary op : Binary.values()) {
+            float[] e = new float[n + 3];
+            float[] a = new float[n + 3];
+            REF.binary(op, x, 1, y, 2, e, 3, n);
+            SIMD.binary(op, x, 1, y, 2, a, 3, n);
+            assertArrayEquals(e, a, op + " is exact");
+            REF.binaryScalar(op, x, 1, 1.7f, e, 3, n);
+            SIMD.binaryScalar(op, x, 1, 1.7f, a, 3, n);
+            assertArrayEquals(e, a, op + " scalar is exact");
+            REF.scalarBinary(op, -0.3f, y, 2, e, 3, n);
+            SIMD.scalarBinary(op, -0.3f, y, 2, a, 3, n);
+            assertArrayEquals(e, a, "scalar " + op + " is exact");
+        }
+        float[] e = y.clone();
+        float[] a = y.clone();
+        REF.axpy(0.7f, x, 1, e, 2, n);
+        SIMD.axpy(0.7f, x, 1, a, 2, n);
+        assertArrayEquals(e, a, "axpy is exact");
+        REF.scale(x, 1, -2.5f, e, 0, n);
+        SIMD.scale(x, 1, -2.5f, a, 0, n);
+        assertArrayEquals(e, a, "scale is exact");
+        SIMD.fill(4f, a, 1, n);
+        REF.fill(4f, e, 1, n);
+        assertArrayEquals(e, a, "fill");
+        for (float exponent : new float[] {2f, 1f, 0.5f, 3f, -1.5f, 0f}) {
+            float[] pe = new float[n];
+            float[] pa = new float[n];
+            REF.pow(y, 2, exponent, pe, 0, n);
+            SIMD.pow(y, 2, exponent, pa, 0, n);
+            assertClose(pe, pa, 4e-7, "pow " + exponent);
+            float[] g = random(n, 9, -1f, 1f);
+            float[] be = random(n, 10, -1f, 1f);
+            float[] ba = be.clone();
+            REF.powBackward(g, 0, y, 2, exponent, be, 0, n);
+            SIMD.powBackward(g, 0, y, 2, exponent, ba, 0, n);
+            assertClose(be, ba, 1e-6, "pow backward " + exponent);
+        }
+    }
+
+    @ParameterizedTest(name = "n={0} threads={1}")
+    @MethodSource("sizesAndThreads")
+    void reductions(int n, int threads) {
+        Parallel.setThreads(threads);
+        float[] x = random(n + 1, 11, -1f, 1f);
+        double tol = 1e-6 * Math.sqrt(n + 1) + 1e-6;
+        assertClose(REF.sum(x, 1, n), SIMD.sum(x, 1, n), tol, "sum");
+        assertClose(REF.sumOfSquares(x, 1, n), SIMD.sumOfSquares(x, 1, n), tol, "sumOfSquares");
+        if (n > 0) {
+            assertEquals(REF.max(x, 1, n), SIMD.max(x, 1, n), "max");
+            x[1 + n / 2] = Float.NaN;
+            assertEquals(Float.NaN, SIMD.max(x, 1, n), "max with NaN");
+        }
+    }
+
+    static Stream<Arguments> dims() {
+        return Stream.of(Arguments.of(1, 1, 1), Arguments.of(3, 7, 1), Arguments.of(2, 5, 17),
+                Arguments.of(4, 33, 16), Arguments.of(1, 1000, 33), Arguments.of(3, 15, 100),
+                Arguments.of(2, 17, 4099), Arguments.of(5, 0, 7));
+    }
+
+    @ParameterizedTest(name = "outer={0} reduce={1} inner={2}")
+    @MethodSource("dims")
+    void sumDimAndMaxDim(int outer, int reduce, int inner) {
+        float[] x = random(outer * reduce * inner + 2, 12, -1f, 1f);
+        float[] e = new float[outer * inner + 1];
+        float[] a = new float[outer * inner + 1];
+        REF.sumDim(x, 2, outer, reduce, inner, e, 1);
+        SIMD.sumDim(x, 2, outer, reduce, inner, a, 1);
+        assertClose(e, a, 1e-6 * Math.sqrt(reduce + 1), "sumDim");
+        if (reduce == 0) {
+            return;
+        }
+        // ties and a NaN: first maximum wins, NaN wins
+        if (x.length > 10) {
+            x[5] = x[6];
+            x[x.length / 2] = Float.NaN;
+        }
+        long[] ei = new long[outer * inner];
+        long[] ai = new long[outer * inner];
+        REF.maxDim(x, 2, outer, reduce, inner, e, 0, ei);
+        SIMD.maxDim(x, 2, outer, reduce, inner, a, 0, ai);
+        assertArrayEquals(Arrays.copyOf(e, outer * inner), Arrays.copyOf(a, outer * inner), "maxDim values");
+        assertArrayEquals(ei, ai, "maxDim argmax");
+    }
+
+    @ParameterizedTest(name = "threads={0}")
+    @MethodSource("threads")
+    void strided(int threads) {
+        Parallel.setThreads(threads);
+        // [3, 5, 17] with row broadcast b[17], column broadcast b[3,5,1], a transposed view, scalar
+        int[] shape = {3, 5, 17};
+        float[] a = random(3 * 5 * 17, 13, -1f, 1f);
+        float[] b = random(3 * 5 * 17, 14, 0.5f, 2f);
+        int[][][] cases = {
+            {{85, 17, 1}, {85, 17, 1}},
+            {{85, 17, 1}, {0, 0, 1}},
+            {{85, 17, 1}, {5, 1, 0}},
+            {{0, 1, 0}, {85, 17, 1}},
+            {{1, 3, 15}, {85, 17, 1}},
+            {{0, 0, 0}, {85, 17, 1}},
+        };
+        for (int[][] s : cases) {
+            for (Binary op : Binary.values()) {
+                float[] e = new float[85 * 3];
+                float[] r = new float[85 * 3];
+                REF.binaryStrided(op, shape, a, 0, s[0], b, 0, s[1], e, 0);
+                SIMD.binaryStrided(op, shape, a, 0, s[0], b, 0, s[1], r, 0);
+                assertArrayEquals(e, r, op + " strides " + Arrays.deepToString(s));
+            }
+            float[] e = new float[85 * 3];
+            float[] r = new float[85 * 3];
+            REF.copyStrided(shape, a, 0, s[0], e, 0);
+            SIMD.copyStrided(shape, a, 0, s[0], r, 0);
+            assertArrayEquals(e, r, "copy strides " + Arrays.toString(s[0]));
+        }
+    }
+
+    static Stream<Integer> threads() {
+        return Stream.of(1, 2);
+    }
+
+    static Stream<Arguments> gemmShapes() {
+        int[][] shapes = {
+            {1, 1, 1}, {3, 5, 7}, {8, 32, 5}, {17, 33, 9}, {65, 33, 129}, {512, 4, 4608}, {64, 256, 576},
+            {1, 300, 70}, {300, 1, 70}, {7, 7, 1}, {129, 160, 300}, {40, 1100, 20}, {33, 65, 600},
+        };
+        Stream.Builder<Arguments> out = Stream.builder();
+        for (int[] s : shapes) {
+            for (int t = 0; t < 4; t++) {
+                out.add(Arguments.of(s[0], s[1], s[2], (t & 2) != 0, (t & 1) != 0));
+            }
+        }
+        return out.build();
+    }
+
+    @ParameterizedTest(name = "m={0} n={1} k={2} transA={3} transB={4}")
+    @MethodSource("gemmShapes")
+    void sgemm(int m, int n, int k, boolean transA, boolean transB) {
+        // padded leading dimensions and offsets, so neither is taken for granted
+        int lda = (transA ? m : k) + 3;
+        int ldb = (transB ? k : n) + 2;
+        int ldc = n + 5;
+        float[] a = random((transA ? k : m) * lda + 4, 15, -1f, 1f);
+        float[] b = random((transB ? n : k) * ldb + 6, 16, -1f, 1f);
+        float[] c0 = random(m * ldc + 1, 17, -1f, 1f);
+        double tol = 2e-6 * Math.sqrt(k) + 1e-6;
+        float[][] params = {{1f, 0f}, {0.5f, 1f}, {-1.25f, 0.75f}, {2f, 0f}};
+        for (float[] ab : params) {
+            float alpha = ab[0];
+            float beta = ab[1];
+            float[] e = c0.clone();
+            REF.sgemm(transA, transB, m, n, k, alpha, a, 4, lda, b, 6, ldb, beta, e, 1, ldc);
+            float[] first = null;
+            for (int threads : new int[] {1, 2}) {
+                Parallel.setThreads(threads);
+                float[] r = c0.clone();
+                if (beta == 0f) {
+                    // beta = 0 never reads C: NaN there must not leak
+                    for (int i = 0; i < m; i++) {
+                        Arrays.fill(r, 1 + i * ldc, 1 + i * ldc + n, Float.NaN);
+                    }
+                }
+                SIMD.sgemm(transA, transB, m, n, k, alpha, a, 4, lda, b, 6, ldb, beta, r, 1, ldc);
+                String what = "sgemm alpha=" + alpha + " beta=" + beta + " threads=" + threads;
+                float[] expected = e.clone();
+                if (beta == 0f) {
+                    // padding between rows keeps the NaN we wrote: compare only C's elements there
+                    for (int i = 0; i < m; i++) {
+                        for (int j = n; j < ldc && 1 + i * ldc + j < r.length; j++) {
+                            r[1 + i * ldc + j] = expected[1 + i * ldc + j];
+                        }
+                    }
+                }
+                assertClose(expected, r, tol * Math.max(1, Math.abs(alpha)), what);
+                if (first == null) {
+                    first = r;
+                } else {
+                    assertArrayEquals(first, r, "bit-identical for 1 and 2 threads: " + what);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "threads={0}")
+    @MethodSource("threads")
+    void convolutionAndPooling(int threads) {
+        Parallel.setThreads(threads);
+        int[][] convs = {
+            // channels, h, w, kH, kW, pad, stride, dilation
+            {3, 9, 11, 3, 3, 1, 1, 1}, {2, 10, 10, 3, 3, 1, 2, 1}, {4, 7, 7, 1, 1, 0, 1, 1},
+            {2, 12, 13, 7, 7, 3, 2, 1}, {2, 9, 9, 3, 3, 2, 1, 2}, {1, 5, 6, 2, 3, 0, 3, 1},
+            {64, 28, 28, 3, 3, 1, 1, 1},
+        };
+        for (int[] v : convs) {
+            int ch = v[0], h = v[1], w = v[2], kh = v[3], kw = v[4], pad = v[5], stride = v[6], dil = v[7];
+            int oh = (h + 2 * pad - dil * (kh - 1) - 1) / stride + 1;
+            int ow = (w + 2 * pad - dil * (kw - 1) - 1) / stride + 1;
+            float[] x = random(ch * h * w + 1, 18, -1f, 1f);
+            int ld = 2 * oh * ow;
+            float[] e = random(ch * kh * kw * ld + 3, 19, -1f, 1f);
+            float[] a = e.clone();
+            // second image of a batch of two: colOffset = oh*ow
+            REF.im2col(x, 1, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, e, 3 + oh * ow, ld);
+            SIMD.im2col(x, 1, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, a, 3 + oh * ow, ld);
+            assertArrayEquals(e, a, "im2col " + Arrays.toString(v));
+            float[] xe = random(ch * h * w + 1, 20, -1f, 1f);
+            float[] xa = xe.clone();
+            REF.col2imInto(e, 3 + oh * ow, ld, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, xe, 1);
+            SIMD.col2imInto(e, 3 + oh * ow, ld, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, xa, 1);
+            assertClose(xe, xa, 1e-6, "col2im " + Arrays.toString(v));
+            // max pooling on the same geometry (padding at most half the window, as PyTorch requires)
+            int pp = Math.min(pad, kh / 2);
+            int ph = (h + 2 * pp - dil * (kh - 1) - 1) / stride + 1;
+            int pw = (w + 2 * pp - dil * (kw - 1) - 1) / stride + 1;
+            float[] pe = new float[ch * ph * pw];
+            float[] pa = new float[ch * ph * pw];
+            long[] ie = new long[pe.length];
+            long[] ia = new long[pe.length];
+            REF.maxPool2d(x, 1, ch, h, w, kh, kw, pp, pp, stride, stride, dil, dil, ph, pw, pe, 0, ie, 0);
+            SIMD.maxPool2d(x, 1, ch, h, w, kh, kw, pp, pp, stride, stride, dil, dil, ph, pw, pa, 0, ia, 0);
+            assertArrayEquals(pe, pa, "maxPool2d");
+            assertArrayEquals(ie, ia, "maxPool2d indices");
+            float[] ge = new float[ch * h * w];
+            float[] ga = new float[ch * h * w];
+            REF.maxPool2dBackward(pe, 0, ie, 0, ch, h, w, ph, pw, ge, 0);
+            SIMD.maxPool2dBackward(pe, 0, ia, 0, ch, h, w, ph, pw, ga, 0);
+            assertArrayEquals(ge, ga, "maxPool2d backward");
+            for (int[] o : new int[][] {{1, 1}, {3, 2}, {h, w}}) {
+                float[] ae = new float[ch * o[0] * o[1]];
+                float[] aa = new float[ch * o[0] * o[1]];
+                REF.adaptiveAvgPool2d(x, 1, ch, h, w, o[0], o[1], ae, 0);
+                SIMD.adaptiveAvgPool2d(x, 1, ch, h, w, o[0], o[1], aa, 0);
+                assertClose(ae, aa, 1e-6, "adaptiveAvgPool2d " + Arrays.toString(o));
+                float[] be = new float[ch * h * w];
+                float[] ba = new float[ch * h * w];
+                REF.adaptiveAvgPool2dBackward(ae, 0, ch, h, w, o[0], o[1], be, 0);
+                SIMD.adaptiveAvgPool2dBackward(ae, 0, ch, h, w, o[0], o[1], ba, 0);
+                assertClose(be, ba, 1e-6, "adaptiveAvgPool2d backward");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "threads={0}")
+    @MethodSource("threads")
+    void batchNorm(int threads) {
+        Parallel.setThreads(threads);
+        int[][] shapes = {{1, 1, 1}, {2, 3, 7}, {4, 5, 33}, {3, 2, 4099}, {8, 64, 196}};
+        for (int[] s : shapes) {
+            int batch = s[0], ch = s[1], sp = s[2];
+            int n = batch * ch * sp;
+            float[] x = random(n, 21, -2f, 3f);
+            float[] w = random(ch, 22, 0.5f, 1.5f);
+            float[] bias = random(ch, 23, -1f, 1f);
+            float[] eo = new float[n], ao = new float[n];
+            float[] em = new float[ch], am = new float[ch], es = new float[ch], as = new float[ch];
+            float[] ev = new float[ch], av = new float[ch];
+            REF.batchNormTrain(x, 0, batch, ch, sp, w, bias, 1e-5f, eo, 0, em, es, ev);
+            SIMD.batchNormTrain(x, 0, batch, ch, sp, w, bias, 1e-5f, ao, 0, am, as, av);
+            String what = "batch norm " + Arrays.toString(s);
+            assertClose(em, am, 1e-6, what + " mean");
+            assertClose(es, as, 1e-5, what + " invstd");
+            assertClose(ev, av, 1e-5, what + " var");
+            assertClose(eo, ao, 1e-5, what + " out");
+            REF.batchNormEval(x, 0, batch, ch, sp, w, null, em, ev, 1e-5f, eo, 0);
+            SIMD.batchNormEval(x, 0, batch, ch, sp, w, null, em, ev, 1e-5f, ao, 0);
+            assertClose(eo, ao, 1e-6, what + " eval");
+            float[] g = random(n, 24, -1f, 1f);
+            float[] egi = random(n, 25, -1f, 1f), agi = egi.clone();
+            float[] egw = new float[ch], agw = new float[ch], egb = new float[ch], agb = new float[ch];
+            REF.batchNormTrainBackward(g, 0, x, 0, batch, ch, sp, w, em, es, egi, 0, egw, egb);
+            SIMD.batchNormTrainBackward(g, 0, x, 0, batch, ch, sp, w, em, es, agi, 0, agw, agb);
+            double tol = 1e-6 * Math.sqrt(batch * sp) + 1e-6;
+            assertClose(egb, agb, tol, what + " grad bias");
+            assertClose(egw, agw, tol, what + " grad weight");
+            assertClose(egi, agi, 1e-5, what + " grad input");
+        }
+    }
+
+    @ParameterizedTest(name = "n={0} threads={1}")
+    @MethodSource("sizesAndThreads")
+    void optimizers(int n, int threads) {
+        Parallel.setThreads(threads);
+        float[] g = random(n, 26, -1f, 1f);
+        for (boolean nesterov : new boolean[] {false, true}) {
+            for (boolean first : new boolean[] {false, true}) {
+                float[] we = random(n, 27, -1f, 1f), wa = we.clone();
+                float[] be = random(n, 28, -1f, 1f), ba = be.clone();
+                REF.sgdStep(we, 0, g, 0, be, 0, n, 0.1f, 0.9f, 0.1f, 1e-4f, nesterov, first);
+                SIMD.sgdStep(wa, 0, g, 0, ba, 0, n, 0.1f, 0.9f, 0.1f, 1e-4f, nesterov, first);
+                assertArrayEquals(we, wa, "sgd w");
+                assertArrayEquals(be, ba, "sgd buf");
+            }
+        }
+        float[] we = random(n, 29, -1f, 1f), wa = we.clone();
+        REF.sgdStep(we, 0, g, 0, null, 0, n, 0.1f, 0f, 0f, 0f, false, true);
+        SIMD.sgdStep(wa, 0, g, 0, null, 0, n, 0.1f, 0f, 0f, 0f, false, true);
+        assertArrayEquals(we, wa, "plain sgd");
+        for (boolean decoupled : new boolean[] {false, true}) {
+            float[] w1 = random(n, 30, -1f, 1f), w2 = w1.clone();
+            float[] m1 = random(n, 31, -0.1f, 0.1f), m2 = m1.clone();
+            float[] v1 = random(n, 32, 0f, 0.01f), v2 = v1.clone();
+            REF.adamStep(w1, 0, g, 0, m1, v1, 0, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, decoupled, 0.19f, 0.003f);
+            SIMD.adamStep(w2, 0, g, 0, m2, v2, 0, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, decoupled, 0.19f, 0.003f);
+            assertArrayEquals(m1, m2, "adam m");
+            assertArrayEquals(v1, v2, "adam v");
+            assertClose(w1, w2, 1e-6, "adam w");
+        }
+    }
+}
