@@ -196,4 +196,24 @@ public interface Kernels {
     void adamStep(float[] w, int wOffset, float[] grad, int gradOffset, float[] m, float[] v, int stateOffset, int n,
                   float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled,
                   float bc1, float bc2);
+
+    // ---------------------------------------------------------------- added for the engine (views, comparisons)
+
+    /** Comparisons giving bool tensors (stored as 1f/0f). */
+    enum Compare { EQ, NE, LT, LE, GT, GE }
+
+    /** {@code out[i] = a[i] op b[i] ? 1f : 0f}; NaN compares unequal to everything, as in IEEE 754. */
+    default void compare(Compare op, float[] a, int aOffset, float[] b, int bOffset, float[] out, int outOffset, int n) {
+        ScalarKernels.compareLoop(op, a, aOffset, b, bOffset, out, outOffset, n);
+    }
+
+    /** Scatters contiguous {@code x} of {@code shape} into a strided view of {@code out} (overwriting). */
+    default void copyToStrided(int[] shape, float[] x, int xOffset, float[] out, int outOffset, int[] outStrides) {
+        ScalarKernels.stridedLoop(shape, x, xOffset, out, outOffset, outStrides, false);
+    }
+
+    /** {@code out[strided] += x[contiguous]}: the backward of slicing, select and narrow (accumulating). */
+    default void addIntoStrided(int[] shape, float[] x, int xOffset, float[] out, int outOffset, int[] outStrides) {
+        ScalarKernels.stridedLoop(shape, x, xOffset, out, outOffset, outStrides, true);
+    }
 }

@@ -585,4 +585,52 @@ public class ScalarKernels implements Kernels {
             w[wOffset + i] = wi - stepSize * mi / denom;
         }
     }
+
+    // ---------------------------------------------------------------- added for the engine (views, comparisons)
+
+    static void compareLoop(Compare op, float[] a, int aOffset, float[] b, int bOffset, float[] out, int outOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            float x = a[aOffset + i];
+            float y = b[bOffset + i];
+            boolean r = switch (op) {
+                case EQ -> x == y;
+                case NE -> x != y;
+                case LT -> x < y;
+                case LE -> x <= y;
+                case GT -> x > y;
+                case GE -> x >= y;
+            };
+            out[outOffset + i] = r ? 1f : 0f;
+        }
+    }
+
+    /** Walks {@code out}'s strided view in row-major order of {@code shape}, reading {@code x} contiguously. */
+    static void stridedLoop(int[] shape, float[] x, int xOffset, float[] out, int outOffset, int[] outStrides,
+                            boolean accumulate) {
+        int rank = shape.length;
+        int total = 1;
+        for (int d : shape) {
+            total *= d;
+        }
+        if (total == 0) {
+            return;
+        }
+        int[] index = new int[rank];
+        int oi = outOffset;
+        for (int i = 0; i < total; i++) {
+            if (accumulate) {
+                out[oi] += x[xOffset + i];
+            } else {
+                out[oi] = x[xOffset + i];
+            }
+            for (int d = rank - 1; d >= 0; d--) {
+                if (++index[d] < shape[d]) {
+                    oi += outStrides[d];
+                    break;
+                }
+                oi -= outStrides[d] * (shape[d] - 1);
+                index[d] = 0;
+            }
+        }
+    }
 }

@@ -1,0 +1,169 @@
+package dev.autograd;
+
+import dev.autograd.kernels.KernelProvider;
+import dev.autograd.kernels.Kernels;
+
+/**
+ * Where a {@link Backward} closure puts its inputs' gradients. Input {@code i} is numbered as passed to
+ * {@link Autograd#record}. Gradients of the output's (broadcast) shape are summed down to the input's
+ * shape automatically. Accumulation is in place when the engine owns the buffer: the first contribution
+ * is kept by reference (no copy), later ones are added with {@code axpy}.
+ *
+ * <ul>
+ *   <li>{@link #needs(int)}: whether input i wants a gradient (skip the work otherwise).</li>
+ *   <li>{@link #accumulate(int, Tensor)}: add a tensor that others may share (never mutated later).</li>
+ *   <li>{@link #accumulateFresh(int, Tensor)}: add a tensor made for this call; the engine may keep and mutate it.</li>
+ *   <li>{@link #axpy(int, float, Tensor)}: add {@code alpha * t}.</li>
+ *   <li>{@link #buffer(int)}: a contiguous, offset-0 {@code float[]} of input i's shape holding the gradient so
+ *       far (zeros at first) for kernels that accumulate ({@code ...Backward}, {@code ...Into}, sgemm with beta 1).</li>
+ * </ul>
+ */
+public final class Grads {
+    private static final Kernels K = KernelProvider.get();
+
+    private Node node;
+    private final boolean accumulateLeaves;
+
+    Grads(boolean accumulateLeaves) {
+        this.accumulateLeaves = accumulateLeaves;
+    }
+
+    void bind(Node node) {
+        this.node = node;
+    }
+
+    /** True when input i requires a gradient. */
+    public boolean needs(int i) {
+        return node.next[i] != null;
+    }
+
+    /** The shape of input i (do not modify). */
+    public int[] inputShape(int i) {
+        return node.inputShapes[i];
+    }
+
+    /** Adds {@code t} (output-shaped or input-shaped) to input i's gradient; t is never mutated. */
+    public void accumulate(int i, Tensor t) {
+        Node target = node.next[i];
+        if (target != null) {
+            add(target, reduce(t, node.inputShapes[i]), node.inputShapes[i]);
+        }
+    }
+
+    /** Like {@link #accumulate}, for a tensor made for this call: the engine may keep it as its buffer. */
+    public void accumulateFresh(int i, Tensor t) {
+        Node target = node.next[i];
+        if (target == null) {
+            return;
+        }
+        int[] shape = node.inputShapes[i];
+        Tensor r = reduce(t, shape);
+        if (target.buf == null && r.isContiguous() && r.offset() == 0 && !isDirectCandidate(target)) {
+            target.buf = r.shapeRef() == shape || Shapes.equal(r.shapeRef(), shape) ? r : r.view(shape);
+            target.owned = true;
+            return;
+        }
+        add(target, r, shape);
+    }
+
+    /** Adds {@code alpha * t} to input i's gradient. */
+    public void axpy(int i, float alpha, Tensor t) {
+        Node target = node.next[i];
+        if (target == null) {
+            return;
+        }
+        int[] shape = node.inputShapes[i];
+        if (alpha == 1f) {
+            add(target, reduce(t, shape), shape);
+            return;
+        }
+        Tensor r = reduce(t, shape);
+        if (r.numel() != Shapes.numel(shape)) {
+            throw new IllegalStateException("gradient of shape " + Shapes.str(r.shapeRef()) + " for input of shape " + Shapes.str(shape));
+        }
+        Tensor c = r.contiguous();
+        if (target.buf == null && !isDirectCandidate(target)) {
+            float[] out = new float[c.numel()];
+            K.scale(c.data(), c.offset(), alpha, out, 0, out.length);
+            target.buf = Tensor.wrap(out, shape);
+            target.owned = true;
+        } else {
+            K.axpy(alpha, c.data(), c.offset(), ownedBuffer(target, shape), 0, c.numel());
+        }
+    }
+
+    /** Input i's gradient buffer (contiguous, offset 0), to accumulate into with kernels. */
+    public float[] buffer(int i) {
+        Node target = node.next[i];
+        if (target == null) {
+            throw new IllegalStateException("input " + i + " does not need a gradient");
+        }
+        return ownedBuffer(target, node.inputShapes[i]);
+    }
+
+    private boolean isDirectCandidate(Node target) {
+        if (!accumulateLeaves || target.variable == null) {
+            return false;
+        }
+        Tensor g = target.variable.grad();
+        return g != null && g.isContiguous() && g.offset() == 0 && g.dtype() == DType.FLOAT32
+                && Shapes.equal(g.shapeRef(), target.variable.shapeRef());
+    }
+
+    private float[] ownedBuffer(Node target, int[] shape) {
+        if (target.buf == null) {
+            if (isDirectCandidate(target)) {
+                target.buf = target.variable.grad();
+                target.owned = true;
+                target.direct = true;
+            } else {
+                target.buf = Tensor.wrap(new float[Shapes.numel(shape)], shape);
+                target.owned = true;
+            }
+        } else if (!target.owned) {
+            Tensor old = target.buf;
+            float[] copy = new float[old.numel()];
+            System.arraycopy(old.data(), old.offset(), copy, 0, copy.length);
+            target.buf = Tensor.wrap(copy, shape);
+            target.owned = true;
+        }
+        return target.buf.data();
+    }
+
+    /** Adds an input-shaped tensor to a node's buffer: by reference first, then axpy. */
+    void add(Node target, Tensor t, int[] shape) {
+        if (t.numel() != Shapes.numel(shape)) {
+            throw new IllegalStateException("gradient of shape " + Shapes.str(t.shapeRef()) + " for input of shape " + Shapes.str(shape));
+        }
+        if (target.buf == null) {
+            if (isDirectCandidate(target)) {
+                target.buf = target.variable.grad();
+                target.owned = true;
+                target.direct = true;
+            } else if (t.isContiguous() && t.offset() == 0) {
+                target.buf = Shapes.equal(t.shapeRef(), shape) ? t : t.view(shape);
+                target.owned = false;
+                return;
+            } else {
+                target.buf = t.contiguousCopy().view(shape);
+                target.owned = true;
+                return;
+            }
+        }
+        float[] buf = ownedBuffer(target, shape);
+        if (t.isContiguous()) {
+            K.axpy(1f, t.data(), t.offset(), buf, 0, t.numel());
+        } else {
+            Tensor c = t.contiguousCopy();
+            K.axpy(1f, c.data(), 0, buf, 0, c.numel());
+        }
+    }
+
+    /** Sums an output-shaped gradient down to an input's (broadcast) shape. */
+    static Tensor reduce(Tensor t, int[] shape) {
+        if (Shapes.equal(t.shapeRef(), shape)) {
+            return t;
+        }
+        return t.sumToShape(shape);
+    }
+}

@@ -1,0 +1,6 @@
+package dev.autograd;
+
+/** The version counter shared by a tensor, its views and its detached aliases. */
+final class Version {
+    int value;
+}
