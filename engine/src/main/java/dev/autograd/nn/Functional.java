@@ -1,0 +1,577 @@
+package dev.autograd.nn;
+
+import dev.autograd.Autograd;
+import dev.autograd.AutogradException;
+import dev.autograd.DType;
+import dev.autograd.Node;
+import dev.autograd.Tensor;
+import dev.autograd.kernels.KernelProvider;
+import dev.autograd.kernels.Kernels;
+import dev.autograd.kernels.Kernels.Binary;
+import dev.autograd.kernels.Kernels.Unary;
+
+/**
+ * PyTorch's {@code torch.nn.functional}: the primitive ops of the layers, each one static method with
+ * its forward (kernels on raw {@code float[]}) and, right under it, the recorded backward closure, as
+ * in PyTorch's {@code derivatives.yaml}. grad_fn names are PyTorch 1.13's.
+ *
+ * <p>No gradient work is done for an input that does not need one ({@code g.needs(i)}): a frozen conv
+ * weight costs no weight-gradient GEMM, an input that does not require grad costs no col2im.
+ *
+ * <p>Layout: NCHW, contiguous. Convolutions fold the batch into the GEMM's N dimension
+ * ({@code [O, K] x [K, B*oH*oW]}) and transpose the result to NCHW when B > 1; the columns are
+ * recomputed in backward rather than kept (they are 9x the input), and only when the weight needs a
+ * gradient. Large temporary buffers come from a per-thread {@link Workspace}.
+ */
+public final class Functional {
+
+    private static final Kernels K = KernelProvider.get();
+
+    private Functional() {
+    }
+
+    // ================================================================== convolution
+
+    /** {@code F.conv2d(x, weight, bias, stride, padding)} with square stride/padding and dilation 1. */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+        return conv2d(x, weight, bias, stride, stride, padding, padding, 1, 1);
+    }
+
+    /**
+     * {@code F.conv2d} (groups = 1). conv: self: col2im(W^T grad), weight: grad x col^T (one GEMM over
+     * the batch), bias: grad summed over batch and space.
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW,
+                                int padH, int padW, int dilationH, int dilationW) {
+        checkFloat(x, "input");
+        if (x.dim() != 4 || weight.dim() != 4) {
+            throw new AutogradException("Expected 4-dimensional input for 4-dimensional weight " + sizeList(weight.shape())
+                    + ", but got " + x.dim() + "-dimensional input of size " + sizeList(x.shape()) + " instead");
+        }
+        int[] xs = x.shape();
+        int[] ws = weight.shape();
+        int batch = xs[0];
+        int channels = xs[1];
+        int height = xs[2];
+        int width = xs[3];
+        int outC = ws[0];
+        int kH = ws[2];
+        int kW = ws[3];
+        if (ws[1] != channels) {
+            throw new AutogradException("Given groups=1, weight of size " + sizeList(ws) + ", expected input"
+                    + sizeList(xs) + " to have " + ws[1] + " channels, but got " + channels + " channels instead");
+        }
+        if (bias != null && (bias.dim() != 1 || bias.size(0) != outC)) {
+            throw new AutogradException("Given weight of size " + sizeList(ws) + ", expected bias to be 1-dimensional with "
+                    + outC + " elements, but got bias of size " + sizeList(bias.shape()) + " instead");
+        }
+        int outH = (height + 2 * padH - dilationH * (kH - 1) - 1) / strideH + 1;
+        int outW = (width + 2 * padW - dilationW * (kW - 1) - 1) / strideW + 1;
+        if (outH <= 0 || outW <= 0 || height + 2 * padH < dilationH * (kH - 1) + 1
+                || width + 2 * padW < dilationW * (kW - 1) + 1) {
+            throw new AutogradException("Calculated padded input size per channel: (" + (height + 2 * padH) + " x "
+                    + (width + 2 * padW) + "). Kernel size: (" + (dilationH * (kH - 1) + 1) + " x "
+                    + (dilationW * (kW - 1) + 1) + "). Kernel size can't be greater than actual input size");
+        }
+        ConvShape s = new ConvShape(batch, channels, height, width, outC, kH, kW, padH, padW, strideH, strideW,
+                dilationH, dilationW, outH, outW);
+        Tensor xc = x.contiguous();
+        Tensor wc = weight.contiguous();
+        float[] out = new float[batch * outC * s.plane()];
+        Workspace ws0 = Workspace.get();
+        int n = s.n();
+        if (s.isPointwise() && batch == 1) {
+            // a 1x1 stride-1 convolution of one image is a plain GEMM on the input: no columns
+            K.sgemm(false, false, outC, n, channels, 1f, wc.data(), wc.offset(), channels,
+                    xc.data(), xc.offset(), n, 0f, out, 0, n);
+        } else {
+            float[] col = ws0.columns(s.k() * (long) n);
+            s.im2col(xc, col);
+            if (batch == 1) {
+                K.sgemm(false, false, outC, n, s.k(), 1f, wc.data(), wc.offset(), s.k(), col, 0, n, 0f, out, 0, n);
+            } else {
+                float[] tmp = ws0.transposed((long) outC * n);
+                K.sgemm(false, false, outC, n, s.k(), 1f, wc.data(), wc.offset(), s.k(), col, 0, n, 0f, tmp, 0, n);
+                // [O, B, P] -> [B, O, P]
+                K.copyStrided(new int[] {batch, outC, s.plane()}, tmp, 0, new int[] {s.plane(), n, 1}, out, 0);
+            }
+        }
+        if (bias != null) {
+            addChannelBias(out, bias.contiguous(), batch, outC, s.plane());
+        }
+        Tensor y = Tensor.wrap(out, batch, outC, outH, outW);
+        Node node = Autograd.record(y, "ConvolutionBackward0", (grad, g) -> {
+            boolean needX = g.needs(0);
+            boolean needW = g.needs(1);
+            boolean needB = bias != null && g.needs(2);
+            Workspace w = Workspace.get();
+            float[] gd = grad.data(); // contiguous, offset 0, [B, O, P]
+            float[] gT = gd;           // [O, B*P]
+            if (batch > 1) {
+                gT = w.transposed((long) outC * n);
+                K.copyStrided(new int[] {outC, batch, s.plane()}, gd, 0, new int[] {s.plane(), outC * s.plane(), 1}, gT, 0);
+            }
+            if (needB) {
+                float[] sums = w.small(outC);
+                K.sumDim(gT, 0, outC, n, 1, sums, 0);
+                K.axpy(1f, sums, 0, g.buffer(2), 0, outC);
+            }
+            if (needW) {
+                // dW[O, K] += grad[O, N] x col[K, N]^T
+                if (s.isPointwise() && batch == 1) {
+                    K.sgemm(false, true, outC, channels, n, 1f, gT, 0, n, xc.data(), xc.offset(), n,
+                            1f, g.buffer(1), 0, channels);
+                } else {
+                    float[] col = w.columns(s.k() * (long) n);
+                    s.im2col(xc, col);
+                    K.sgemm(false, true, outC, s.k(), n, 1f, gT, 0, n, col, 0, n, 1f, g.buffer(1), 0, s.k());
+                }
+            }
+            if (needX) {
+                float[] gx = g.buffer(0);
+                if (s.isPointwise() && batch == 1) {
+                    K.sgemm(true, false, channels, n, outC, 1f, wc.data(), wc.offset(), channels, gT, 0, n, 1f, gx, 0, n);
+                } else {
+                    // dcol[K, N] = W^T[K, O] x grad[O, N], then scattered back per image
+                    float[] dcol = w.columns(s.k() * (long) n);
+                    K.sgemm(true, false, s.k(), n, outC, 1f, wc.data(), wc.offset(), s.k(), gT, 0, n, 0f, dcol, 0, n);
+                    s.col2im(dcol, gx);
+                }
+            }
+        }, x, weight, bias);
+        if (node != null) {
+            node.save(xc, wc);
+        }
+        return y;
+    }
+
+    /** The sizes of one convolution; {@code n()} is the GEMM's N with the batch folded in. */
+    private record ConvShape(int batch, int channels, int height, int width, int outC, int kH, int kW,
+                             int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
+                             int outH, int outW) {
+        int plane() {
+            return outH * outW;
+        }
+
+        int n() {
+            return batch * outH * outW;
+        }
+
+        int k() {
+            return channels * kH * kW;
+        }
+
+        boolean isPointwise() {
+            return kH == 1 && kW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0;
+        }
+
+        /** Columns [K, B*P] of every image (image b at column offset b*P). */
+        void im2col(Tensor xc, float[] col) {
+            int image = channels * height * width;
+            for (int b = 0; b < batch; b++) {
+                K.im2col(xc.data(), xc.offset() + b * image, channels, height, width, kH, kW, padH, padW,
+                        strideH, strideW, dilationH, dilationW, outH, outW, col, b * plane(), n());
+            }
+        }
+
+        /** Scatter-adds columns [K, B*P] into the input gradient [B, C, H, W]. */
+        void col2im(float[] col, float[] gx) {
+            int image = channels * height * width;
+            for (int b = 0; b < batch; b++) {
+                K.col2imInto(col, b * plane(), n(), channels, height, width, kH, kW, padH, padW,
+                        strideH, strideW, dilationH, dilationW, outH, outW, gx, b * image);
+            }
+        }
+    }
+
+    /** {@code out[b, c, :] += bias[c]}: one kernel call per (image, channel) row. */
+    private static void addChannelBias(float[] out, Tensor bias, int batch, int channels, int plane) {
+        float[] bd = bias.data();
+        for (int b = 0; b < batch; b++) {
+            for (int c = 0; c < channels; c++) {
+                int o = (b * channels + c) * plane;
+                K.binaryScalar(Binary.ADD, out, o, bd[bias.offset() + c], out, o, plane);
+            }
+        }
+    }
+
+    // ================================================================== batch norm
+
+    /**
+     * {@code F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)} over
+     * {@code [B, C, ...]}. Training: batch statistics (biased variance to normalise), and the running
+     * statistics, when given, move by {@code momentum} towards the batch mean and the unbiased variance.
+     * Eval: the running statistics. The backward (NativeBatchNormBackward0) is one fused kernel per
+     * channel; each of input, weight and bias gets a gradient only if it needs one.
+     */
+    public static Tensor batchNorm(Tensor x, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias,
+                                   boolean training, float momentum, float eps) {
+        checkFloat(x, "input");
+        if (x.dim() < 2) {
+            throw new AutogradException("expected 2D or higher input (got " + x.dim() + "D input)");
+        }
+        int[] xs = x.shape();
+        int batch = xs[0];
+        int channels = xs[1];
+        int spatial = 1;
+        for (int d = 2; d < xs.length; d++) {
+            spatial *= xs[d];
+        }
+        if (training && (long) batch * spatial == 1) {
+            throw new AutogradException("Expected more than 1 value per channel when training, got input size "
+                    + Tensors.sizeString(xs));
+        }
+        if (!training && (runningMean == null || runningVar == null)) {
+            throw new AutogradException("running_mean and running_var must be defined in evaluation mode");
+        }
+        Tensor xc = x.contiguous();
+        float[] w = weight == null ? null : Tensors.array(weight);
+        float[] bi = bias == null ? null : Tensors.array(bias);
+        float[] out = new float[x.numel()];
+        float[] mean = new float[channels];
+        float[] invStd = new float[channels];
+        if (training) {
+            float[] unbiased = runningVar == null ? null : new float[channels];
+            K.batchNormTrain(xc.data(), xc.offset(), batch, channels, spatial, w, bi, eps, out, 0, mean, invStd, unbiased);
+            if (runningMean != null) {
+                // running = (1 - momentum) * running + momentum * batch statistic
+                float[] rm = runningMean.data();
+                K.scale(rm, runningMean.offset(), 1f - momentum, rm, runningMean.offset(), channels);
+                K.axpy(momentum, mean, 0, rm, runningMean.offset(), channels);
+                runningMean.bumpVersion();
+            }
+            if (runningVar != null) {
+                float[] rv = runningVar.data();
+                K.scale(rv, runningVar.offset(), 1f - momentum, rv, runningVar.offset(), channels);
+                K.axpy(momentum, unbiased, 0, rv, runningVar.offset(), channels);
+                runningVar.bumpVersion();
+            }
+        } else {
+            float[] rm = runningMean.contiguous().toArray();
+            float[] rv = runningVar.contiguous().toArray();
+            K.batchNormEval(xc.data(), xc.offset(), batch, channels, spatial, w, bi, rm, rv, eps, out, 0);
+            System.arraycopy(rm, 0, mean, 0, channels);
+            // invStd = 1 / sqrt(var + eps), as the eval kernel computes it
+            K.binaryScalar(Binary.ADD, rv, 0, eps, invStd, 0, channels);
+            K.unary(Unary.SQRT, invStd, 0, invStd, 0, channels);
+            K.scalarBinary(Binary.DIV, 1f, invStd, 0, invStd, 0, channels);
+        }
+        Tensor y = Tensor.wrap(out, xs);
+        final float[] fw = w;
+        Node node = Autograd.record(y, "NativeBatchNormBackward0", (grad, g) -> {
+            float[] gx = g.needs(0) ? g.buffer(0) : null;
+            float[] gw = weight != null && g.needs(1) ? g.buffer(1) : null;
+            float[] gb = bias != null && g.needs(2) ? g.buffer(2) : null;
+            if (training) {
+                K.batchNormTrainBackward(grad.data(), 0, xc.data(), xc.offset(), batch, channels, spatial, fw,
+                        mean, invStd, gx, 0, gw, gb);
+            } else {
+                // y = (x - rm) * invStd * w + b with constant statistics: dx = grad * invStd * w
+                if (gw != null || gb != null) {
+                    K.batchNormTrainBackward(grad.data(), 0, xc.data(), xc.offset(), batch, channels, spatial, fw,
+                            mean, invStd, null, 0, gw, gb);
+                }
+                if (gx != null) {
+                    for (int n = 0; n < batch; n++) {
+                        for (int c = 0; c < channels; c++) { // one axpy per (image, channel) row
+                            int o = (n * channels + c) * spatial;
+                            K.axpy(fw == null ? invStd[c] : invStd[c] * fw[c], grad.data(), o, gx, o, spatial);
+                        }
+                    }
+                }
+            }
+        }, x, weight, bias);
+        if (node != null) {
+            node.save(xc);
+            if (weight != null) {
+                node.save(weight);
+            }
+        }
+        return y;
+    }
+
+    // ================================================================== pooling
+
+    /** {@code F.max_pool2d(x, kernel, stride, padding)}: square windows, dilation 1, floor mode. */
+    public static Tensor maxPool2d(Tensor x, int kernel, int stride, int padding) {
+        checkFloat(x, "input");
+        if (x.dim() != 4) {
+            throw new AutogradException("max_pool2d: expected 4D input [N, C, H, W], got " + x.dim() + "D");
+        }
+        if (padding > kernel / 2) {
+            throw new AutogradException("pad should be at most half of kernel size, but got pad=" + padding
+                    + " and kernel_size=" + kernel);
+        }
+        int[] xs = x.shape();
+        int planes = xs[0] * xs[1];
+        int height = xs[2];
+        int width = xs[3];
+        int outH = (height + 2 * padding - (kernel - 1) - 1) / stride + 1;
+        int outW = (width + 2 * padding - (kernel - 1) - 1) / stride + 1;
+        // PyTorch: the last window must start inside the input or the left padding
+        if ((outH - 1) * stride >= height + padding) {
+            outH--;
+        }
+        if ((outW - 1) * stride >= width + padding) {
+            outW--;
+        }
+        if (outH <= 0 || outW <= 0) {
+            throw new AutogradException("Given input size: (" + xs[1] + "x" + height + "x" + width
+                    + "). Calculated output size: (" + xs[1] + "x" + outH + "x" + outW + "). Output size is too small");
+        }
+        Tensor xc = x.contiguous();
+        float[] out = new float[planes * outH * outW];
+        long[] indices = new long[out.length];
+        K.maxPool2d(xc.data(), xc.offset(), planes, height, width, kernel, kernel, padding, padding, stride, stride,
+                1, 1, outH, outW, out, 0, indices, 0);
+        Tensor y = Tensor.wrap(out, xs[0], xs[1], outH, outW);
+        final int oh = outH;
+        final int ow = outW;
+        Autograd.record(y, "MaxPool2DWithIndicesBackward0", (grad, g) ->
+                K.maxPool2dBackward(grad.data(), 0, indices, 0, planes, height, width, oh, ow, g.buffer(0), 0), x);
+        return y;
+    }
+
+    /**
+     * {@code F.adaptive_avg_pool2d(x, (outH, outW))}. For a 1x1 output PyTorch computes a mean over the
+     * last two dims, so its grad_fn is MeanBackward1; otherwise AdaptiveAvgPool2DBackward0.
+     */
+    public static Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
+        checkFloat(x, "input");
+        if (x.dim() != 4) {
+            throw new AutogradException("adaptive_avg_pool2d(): Expected 4D tensor, but got " + sizeList(x.shape()));
+        }
+        int[] xs = x.shape();
+        int planes = xs[0] * xs[1];
+        int height = xs[2];
+        int width = xs[3];
+        Tensor xc = x.contiguous();
+        float[] out = new float[planes * outH * outW];
+        K.adaptiveAvgPool2d(xc.data(), xc.offset(), planes, height, width, outH, outW, out, 0);
+        Tensor y = Tensor.wrap(out, xs[0], xs[1], outH, outW);
+        String name = outH == 1 && outW == 1 ? "MeanBackward1" : "AdaptiveAvgPool2DBackward0";
+        Autograd.record(y, name, (grad, g) ->
+                K.adaptiveAvgPool2dBackward(grad.data(), 0, planes, height, width, outH, outW, g.buffer(0), 0), x);
+        return y;
+    }
+
+    // ================================================================== linear
+
+    /**
+     * {@code F.linear(x, weight, bias)}: {@code x W^T + b} over the last dimension (AddmmBackward0, or
+     * MmBackward0 without bias). addmm: self: grad summed over rows, mat1: grad W, mat2: grad^T x.
+     */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        checkFloat(x, "input");
+        int[] xs = x.shape();
+        int in = xs[xs.length - 1];
+        int outF = weight.size(0);
+        if (weight.dim() != 2 || weight.size(1) != in) {
+            int rows = x.numel() / Math.max(in, 1);
+            throw new AutogradException("mat1 and mat2 shapes cannot be multiplied (" + rows + "x" + in + " and "
+                    + weight.size(1) + "x" + outF + ")");
+        }
+        int m = x.numel() / Math.max(in, 1);
+        Tensor xc = x.contiguous();
+        Tensor wc = weight.contiguous();
+        float[] out = new float[m * outF];
+        float beta = 0f;
+        if (bias != null) {
+            Tensor bc = bias.contiguous();
+            for (int r = 0; r < m; r++) { // one row copy per sample
+                System.arraycopy(bc.data(), bc.offset(), out, r * outF, outF);
+            }
+            beta = 1f;
+        }
+        K.sgemm(false, true, m, outF, in, 1f, xc.data(), xc.offset(), in, wc.data(), wc.offset(), in, beta, out, 0, outF);
+        int[] ys = xs.clone();
+        ys[ys.length - 1] = outF;
+        Tensor y = Tensor.wrap(out, ys);
+        Node node = Autograd.record(y, bias != null ? "AddmmBackward0" : "MmBackward0", (grad, g) -> {
+            float[] gd = grad.data();
+            if (g.needs(0)) {
+                K.sgemm(false, false, m, in, outF, 1f, gd, 0, outF, wc.data(), wc.offset(), in, 1f, g.buffer(0), 0, in);
+            }
+            if (g.needs(1)) {
+                K.sgemm(true, false, outF, in, m, 1f, gd, 0, outF, xc.data(), xc.offset(), in, 1f, g.buffer(1), 0, in);
+            }
+            if (bias != null && g.needs(2)) {
+                float[] sums = Workspace.get().small(outF);
+                K.sumDim(gd, 0, 1, m, outF, sums, 0);
+                K.axpy(1f, sums, 0, g.buffer(2), 0, outF);
+            }
+        }, x, weight, bias);
+        if (node != null) {
+            node.save(xc, wc);
+        }
+        return y;
+    }
+
+    // ================================================================== activations and losses
+
+    /** {@code F.relu(x)} (ReluBackward0). */
+    public static Tensor relu(Tensor x) {
+        return x.relu();
+    }
+
+    /**
+     * {@code F.log_softmax(x, dim)}: {@code x - max - log(sum(exp(x - max)))}, stable.
+     * log_softmax: self: grad - exp(result) * grad.sum(dim, keepdim).
+     */
+    public static Tensor logSoftmax(Tensor x, int dim) {
+        checkFloat(x, "input");
+        int[] xs = x.shape();
+        int d = dim < 0 ? dim + xs.length : dim;
+        if (d < 0 || d >= Math.max(xs.length, 1)) {
+            throw new AutogradException("Dimension out of range (expected to be in range of [" + (-Math.max(xs.length, 1))
+                    + ", " + (Math.max(xs.length, 1) - 1) + "], but got " + dim + ")");
+        }
+        int outer = 1;
+        int inner = 1;
+        for (int i = 0; i < d; i++) {
+            outer *= xs[i];
+        }
+        for (int i = d + 1; i < xs.length; i++) {
+            inner *= xs[i];
+        }
+        int reduce = xs.length == 0 ? 1 : xs[d];
+        int[] shape3 = {outer, reduce, inner};
+        int[] full = {reduce * inner, inner, 1};
+        int[] bcast = {inner, 0, 1};
+        Tensor xc = x.contiguous();
+        float[] max = new float[outer * inner];
+        K.maxDim(xc.data(), xc.offset(), outer, reduce, inner, max, 0, null);
+        float[] shifted = new float[x.numel()];
+        K.binaryStrided(Binary.SUB, shape3, xc.data(), xc.offset(), full, max, 0, bcast, shifted, 0);
+        float[] e = new float[x.numel()];
+        K.unary(Unary.EXP, shifted, 0, e, 0, e.length);
+        float[] logSum = new float[outer * inner];
+        K.sumDim(e, 0, outer, reduce, inner, logSum, 0);
+        K.unary(Unary.LOG, logSum, 0, logSum, 0, logSum.length);
+        float[] out = new float[x.numel()];
+        K.binaryStrided(Binary.SUB, shape3, shifted, 0, full, logSum, 0, bcast, out, 0);
+        Tensor y = Tensor.wrap(out, xs);
+        Node node = Autograd.record(y, "LogSoftmaxBackward0", (grad, g) -> {
+            float[] gd = grad.data();
+            float[] sumG = new float[outer * inner];
+            K.sumDim(gd, 0, outer, reduce, inner, sumG, 0);
+            float[] p = new float[out.length];
+            K.unary(Unary.EXP, out, 0, p, 0, p.length);
+            float[] ps = new float[out.length];
+            K.binaryStrided(Binary.MUL, shape3, p, 0, full, sumG, 0, bcast, ps, 0);
+            K.binary(Binary.SUB, gd, 0, ps, 0, ps, 0, ps.length);
+            g.accumulateFresh(0, Tensor.wrap(ps, xs));
+        }, x);
+        if (node != null) {
+            node.save(y);
+        }
+        return y;
+    }
+
+    /**
+     * {@code F.nll_loss(logProbs, target)} with mean reduction over the batch; logProbs is [N, C],
+     * target holds N class indices (int64). nll_loss: self: -grad / N at each target position.
+     */
+    public static Tensor nllLoss(Tensor logProbs, Tensor target) {
+        checkFloat(logProbs, "input");
+        if (logProbs.dim() != 2) {
+            throw new AutogradException("nll_loss: expected a 2D input [N, C], got " + logProbs.dim() + "D");
+        }
+        if (target.dtype() != DType.INT64) {
+            throw new AutogradException("expected scalar type Long but found " + dtypeName(target.dtype()));
+        }
+        int n = logProbs.size(0);
+        int c = logProbs.size(1);
+        if (target.dim() != 1 || target.size(0) != n) {
+            throw new AutogradException("Expected input batch_size (" + n + ") to match target batch_size ("
+                    + (target.dim() == 0 ? 1 : target.size(0)) + ").");
+        }
+        long[] t = target.toLongArray();
+        int[] picks = new int[n];
+        for (int i = 0; i < n; i++) { // N indices, not elements
+            if (t[i] < 0 || t[i] >= c) {
+                throw new AutogradException("Target " + t[i] + " is out of bounds.");
+            }
+            picks[i] = i * c + (int) t[i];
+        }
+        Tensor lc = logProbs.contiguous();
+        float[] ld = lc.data();
+        double sum = 0;
+        for (int pick : picks) {
+            sum += ld[lc.offset() + pick];
+        }
+        Tensor y = Tensor.scalar((float) (-sum / n));
+        Autograd.record(y, "NllLossBackward0", (grad, g) -> {
+            float gv = -grad.data()[0] / n;
+            float[] gx = g.buffer(0);
+            for (int pick : picks) {
+                gx[pick] += gv;
+            }
+        }, logProbs);
+        return y;
+    }
+
+    /** {@code F.cross_entropy(logits, target)}: {@code nll_loss(log_softmax(logits, 1), target)}, mean. */
+    public static Tensor crossEntropy(Tensor logits, Tensor target) {
+        return nllLoss(logSoftmax(logits, 1), target);
+    }
+
+    /**
+     * {@code F.mse_loss(x, target)}, mean reduction, equal shapes.
+     * mse_loss: self: 2 * (self - target) * grad / n, target: the negation.
+     */
+    public static Tensor mseLoss(Tensor x, Tensor target) {
+        checkFloat(x, "input");
+        if (!java.util.Arrays.equals(x.shape(), target.shape())) {
+            throw new AutogradException("mse_loss: input size " + Tensors.sizeString(x.shape())
+                    + " and target size " + Tensors.sizeString(target.shape()) + " must be equal");
+        }
+        int n = x.numel();
+        Tensor xc = x.contiguous();
+        Tensor tc = target.contiguous();
+        float[] diff = new float[n];
+        K.binary(Binary.SUB, xc.data(), xc.offset(), tc.data(), tc.offset(), diff, 0, n);
+        Tensor y = Tensor.scalar(K.sumOfSquares(diff, 0, n) / n);
+        Node node = Autograd.record(y, "MseLossBackward0", (grad, g) -> {
+            float scale = 2f * grad.data()[0] / n;
+            if (g.needs(0)) {
+                K.axpy(scale, diff, 0, g.buffer(0), 0, n);
+            }
+            if (g.needs(1)) {
+                K.axpy(-scale, diff, 0, g.buffer(1), 0, n);
+            }
+        }, x, target);
+        if (node != null) {
+            node.save(xc, tc);
+        }
+        return y;
+    }
+
+    // ================================================================== helpers
+
+    private static void checkFloat(Tensor t, String what) {
+        if (t.dtype() != DType.FLOAT32) {
+            throw new AutogradException("expected scalar type Float but found " + dtypeName(t.dtype()));
+        }
+    }
+
+    private static String dtypeName(DType d) {
+        return switch (d) {
+            case FLOAT32 -> "Float";
+            case INT64 -> "Long";
+            case BOOL -> "Bool";
+        };
+    }
+
+    /** {@code [2, 3, 4]}, as PyTorch's IntArrayRef prints. */
+    static String sizeList(int[] shape) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < shape.length; i++) {
+            if (i > 0) {
+                sb.append(", ");
+            }
+            sb.append(shape[i]);
+        }
+        return sb.append(']').toString();
+    }
+}
