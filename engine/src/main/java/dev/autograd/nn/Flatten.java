@@ -17,7 +17,7 @@ public class Flatten extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        return x.flatten(startDim);
+        return x.flatten(startDim, -1);
     }
 
     @Override

@@ -211,12 +211,9 @@ public final class Functional {
             throw new AutogradException("expected 2D or higher input (got " + x.dim() + "D input)");
         }
         int[] xs = x.shape();
-        int batch = xs[0];
-        int channels = xs[1];
-        int spatial = 1;
-        for (int d = 2; d < xs.length; d++) {
-            spatial *= xs[d];
-        }
+        final int batch = xs[0];
+        final int channels = xs[1];
+        final int spatial = x.numel() / Math.max(1, batch * channels);
         if (training && (long) batch * spatial == 1) {
             throw new AutogradException("Expected more than 1 value per channel when training, got input size "
                     + Tensors.sizeString(xs));
@@ -426,14 +423,16 @@ public final class Functional {
             throw new AutogradException("Dimension out of range (expected to be in range of [" + (-Math.max(xs.length, 1))
                     + ", " + (Math.max(xs.length, 1) - 1) + "], but got " + dim + ")");
         }
-        int outer = 1;
-        int inner = 1;
+        int before = 1;
+        int after = 1;
         for (int i = 0; i < d; i++) {
-            outer *= xs[i];
+            before *= xs[i];
         }
         for (int i = d + 1; i < xs.length; i++) {
-            inner *= xs[i];
+            after *= xs[i];
         }
+        final int outer = before;
+        final int inner = after;
         int reduce = xs.length == 0 ? 1 : xs[d];
         int[] shape3 = {outer, reduce, inner};
         int[] full = {reduce * inner, inner, 1};
