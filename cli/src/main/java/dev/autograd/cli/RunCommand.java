@@ -14,6 +14,8 @@ import picocli.CommandLine.Option;
         description = "Run a scenario: a tutorial cell, the ResNet-18 training step, fine-tuning.",
         subcommands = {
             // scenarios register here, one line each
+            ResNetStepCommand.class,
+            FinetuneCommand.class,
         })
 final class RunCommand implements Callable<Integer> {
 
