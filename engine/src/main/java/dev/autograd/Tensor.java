@@ -1641,7 +1641,7 @@ public final class Tensor {
     /** The value of a one-element tensor (bool as 1/0, int64 converted). */
     public float item() {
         if (numel != 1) {
-            throw new AutogradException("a Tensor with " + numel + " elements cannot be converted to Scalar");
+            throw new AutogradException("only one element tensors can be converted to Python scalars");
         }
         return dtype == DType.INT64 ? longData[offset] : data[offset];
     }
@@ -1649,7 +1649,7 @@ public final class Tensor {
     /** The value of a one-element int64 (or other) tensor as a long. */
     public long longItem() {
         if (numel != 1) {
-            throw new AutogradException("a Tensor with " + numel + " elements cannot be converted to Scalar");
+            throw new AutogradException("only one element tensors can be converted to Python scalars");
         }
         return dtype == DType.INT64 ? longData[offset] : (long) data[offset];
     }
