@@ -7,6 +7,9 @@ Outputs go to engine/src/test/resources/io/ (a few KB in all) and are committed:
                      offsets, an nn.Parameter (torch._utils._rebuild_parameter), an empty tensor
   dtypes.pth / dtypes.safetensors            f32 f16 bf16 f64 i64 i32 bool tensors and a 0-dim scalar
   legacy.pth         the pre-1.6 format (_use_new_zipfile_serialization=False), with views and sharing
+  legacy_v1.pth      the legacy format as PyTorch 0.3 wrote it (torchvision's resnet18-5c106cde.pth era):
+                     torch._utils._rebuild_tensor (v1), a storage view (view_metadata), no num_batches_tracked;
+                     written by hand here and checked by loading it with torch.load
   batch.safetensors / batch.pth              a dict holding `data` and `labels` (the --data input)
   hostile_system.pth a torch.save file whose pickle calls os.system (must be refused, never run)
   hostile_eval.pth   the same with builtins.eval
@@ -62,6 +65,50 @@ def record(fname, tensors):
     for name, t in tensors.items():
         shape = "[" + ", ".join(str(s) for s in t.shape) + "]"
         expected.append(f"{fname} {name} {ST_DTYPE[t.dtype]} {shape} {hashlib.sha256(raw_bytes(t)).hexdigest()}")
+
+
+class _Storage:
+    """A storage as PyTorch 0.3's pickler saw it: a root storage, or a view of one."""
+
+    def __init__(self, key, data, view=None):
+        self.key, self.data, self.view = key, data, view
+
+
+class _V1Tensor:
+    def __init__(self, storage, offset, size, stride):
+        self.args = (storage, offset, size, stride)
+
+    def __reduce__(self):
+        return (torch._utils._rebuild_tensor, self.args)
+
+
+def save_legacy_v1(path, tensors):
+    """The legacy layout: magic, protocol, sys_info, object pickle, storage keys, then int64 count + bytes."""
+    import io
+    import pickle
+    roots = {}
+
+    class P(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, _Storage):
+                roots[obj.key] = obj.data
+                view = None if obj.view is None else (obj.view[0], obj.view[1], obj.view[2])
+                return ("storage", torch.FloatStorage, obj.key, "cpu", obj.data.numel(), view)
+            return None
+
+    with open(path, "wb") as f:
+        pickle.dump(0x1950a86a20f9469cfc6c, f, protocol=2)
+        pickle.dump(1001, f, protocol=2)
+        pickle.dump(dict(protocol_version=1001, little_endian=True, type_sizes=dict(short=2, int=4, long=4)), f, protocol=2)
+        buf = io.BytesIO()
+        P(buf, protocol=2).dump(tensors)
+        f.write(buf.getvalue())
+        keys = sorted(roots)
+        pickle.dump(keys, f, protocol=2)
+        for k in keys:
+            d = roots[k].contiguous()
+            f.write(struct.pack("<q", d.numel()))
+            f.write(d.numpy().tobytes())
 
 
 class System:
@@ -121,6 +168,21 @@ def main():
     # the pre-1.6 format
     torch.save(views, os.path.join(OUT, "legacy.pth"), _use_new_zipfile_serialization=False)
     record("legacy.pth", views)
+
+    # PyTorch 0.3's legacy layout, checked by torch.load itself
+    root = torch.arange(10, dtype=torch.float32) / 4
+    weight = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    old = collections.OrderedDict()
+    old["conv.weight"] = _V1Tensor(_Storage("140001", weight.flatten()), 0, torch.Size([2, 3]), (3, 1))
+    old["fc.weight_t"] = _V1Tensor(_Storage("140001", weight.flatten()), 0, torch.Size([3, 2]), (1, 3))
+    old["bn.running_mean"] = _V1Tensor(_Storage("140002", root, ("140003", 4, 5)), 1, torch.Size([2]), (2,))
+    path = os.path.join(OUT, "legacy_v1.pth")
+    save_legacy_v1(path, old)
+    loaded = torch.load(path)
+    assert torch.equal(loaded["conv.weight"], weight)
+    assert torch.equal(loaded["fc.weight_t"], weight.t())
+    assert torch.equal(loaded["bn.running_mean"], root[4:9][1::2][:2]), loaded["bn.running_mean"]
+    record("legacy_v1.pth", loaded)
 
     # a --data input
     batch = collections.OrderedDict()

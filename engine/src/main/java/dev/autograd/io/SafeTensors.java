@@ -244,7 +244,6 @@ public final class SafeTensors {
                     t.write(out, at);
                     at += t.byteSize();
                 }
-                out.force();
             }
         });
     }

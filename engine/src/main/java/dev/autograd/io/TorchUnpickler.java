@@ -22,7 +22,7 @@ import java.util.function.Function;
  * ints, floats, strings, tuples, lists, dicts, the memo, persistent ids) and resolves a global only
  * from a fixed list: {@code collections.OrderedDict}, {@code torch._utils._rebuild_tensor_v2} (and the
  * older {@code _rebuild_tensor}), {@code torch._utils._rebuild_parameter} (and
- * {@code _rebuild_parameter_with_state}), and the storage classes {@code torch.FloatStorage},
+ * {@code _rebuild_parameter_with_state}), {@code torch.Size}, and the storage classes {@code torch.FloatStorage},
  * {@code DoubleStorage}, {@code HalfStorage}, {@code BFloat16Storage}, {@code LongStorage},
  * {@code IntStorage}, {@code BoolStorage}. Calling one of them (REDUCE) builds an empty dict or a
  * {@link TensorRef}; any other global ({@code os.system}, {@code builtins.eval}, ...) stops the
@@ -64,10 +64,12 @@ final class TorchUnpickler {
     static final Global REBUILD_TENSOR = new Global("torch._utils", "_rebuild_tensor");
     static final Global REBUILD_PARAMETER = new Global("torch._utils", "_rebuild_parameter");
     static final Global REBUILD_PARAMETER_WITH_STATE = new Global("torch._utils", "_rebuild_parameter_with_state");
+    /** Old (0.3-era) files pickle a tensor's size as {@code torch.Size((2, 3))}. */
+    static final Global TORCH_SIZE = new Global("torch", "Size");
     private static final Set<Global> CALLABLE = Set.of(ORDERED_DICT, REBUILD_TENSOR_V2, REBUILD_TENSOR,
-            REBUILD_PARAMETER, REBUILD_PARAMETER_WITH_STATE);
+            REBUILD_PARAMETER, REBUILD_PARAMETER_WITH_STATE, TORCH_SIZE);
     static final String ALLOWED = "collections.OrderedDict, torch._utils._rebuild_tensor_v2, "
-            + "torch._utils._rebuild_parameter and the torch.*Storage classes";
+            + "torch._utils._rebuild_parameter, torch.Size and the torch.*Storage classes";
 
     private static final Object MARK_SENTINEL = new Object();
     static final int MAX_DIMS = 64;
@@ -226,6 +228,13 @@ final class TorchUnpickler {
                 throw bad("collections.OrderedDict called with arguments");
             }
             return new LinkedHashMap<>();
+        }
+        if (g.equals(TORCH_SIZE)) {
+            if (args.size() != 1 || !(args.getFirst() instanceof Tuple(List<Object> dims))
+                    || !dims.stream().allMatch(d -> d instanceof Long)) {
+                throw bad("torch.Size needs one tuple of ints");
+            }
+            return args.getFirst();
         }
         if (g.equals(REBUILD_TENSOR_V2) || g.equals(REBUILD_TENSOR)) {
             int min = g.equals(REBUILD_TENSOR) ? 4 : 6;

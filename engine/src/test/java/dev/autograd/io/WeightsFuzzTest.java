@@ -30,7 +30,7 @@ class WeightsFuzzTest {
 
     @Test
     void pthReaders() throws IOException {
-        fuzz("small_model.pth", "views.pth", "legacy.pth", "dtypes.pth");
+        fuzz("small_model.pth", "views.pth", "legacy.pth", "legacy_v1.pth", "dtypes.pth");
     }
 
     private void fuzz(String... fixtures) throws IOException {
