@@ -14,6 +14,9 @@ import picocli.CommandLine.Command;
         description = "Measure a kernel or a training step (warm-up, then the median of repeats).",
         subcommands = {
             // benchmarks register here, one line each
+            MatmulBench.class,
+            AddBench.class,
+            Conv2dBench.class,
         })
 final class BenchCommand implements Callable<Integer> {
 
