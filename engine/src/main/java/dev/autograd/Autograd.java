@@ -121,6 +121,9 @@ public final class Autograd {
         Node node = new Node(name, next, shapes, fn);
         node.outputShape = out.shapeRef();
         out.setGradFn(node);
+        if (Profiler.enabled) {
+            Profiler.recorded(node, inputs);
+        }
         return node;
     }
 
@@ -128,6 +131,9 @@ public final class Autograd {
         Node node = new Node(name, new Node[] {a.edge()}, new int[][] {a.shapeRef()}, fn);
         node.outputShape = out.shapeRef();
         out.setGradFn(node);
+        if (Profiler.enabled) {
+            Profiler.recorded(node, a);
+        }
         return node;
     }
 
@@ -135,6 +141,9 @@ public final class Autograd {
         Node node = new Node(name, new Node[] {a.edge(), b.edge()}, new int[][] {a.shapeRef(), b.shapeRef()}, fn);
         node.outputShape = out.shapeRef();
         out.setGradFn(node);
+        if (Profiler.enabled) {
+            Profiler.recorded(node, a, b);
+        }
         return node;
     }
 
@@ -249,7 +258,11 @@ public final class Autograd {
                 }
                 if (node.variable != null) {
                     if (accumulate) {
+                        long t0 = Profiler.enabled ? Profiler.backwardStart() : 0;
                         accumulateGrad(node.variable, buf, owned, direct);
+                        if (t0 != 0) {
+                            Profiler.backwardEnd(node, t0);
+                        }
                     }
                     continue;
                 }
@@ -259,8 +272,12 @@ public final class Autograd {
                 }
                 node.checkRunnable();
                 if (node.fn != null) {
+                    long t0 = Profiler.enabled ? Profiler.backwardStart() : 0;
                     grads.bind(node);
                     node.fn.apply(buf, grads);
+                    if (t0 != 0) {
+                        Profiler.backwardEnd(node, t0);
+                    }
                 }
                 if (!retainGraph) {
                     node.release();

@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             MatmulBench.class,
             AddBench.class,
             Conv2dBench.class,
+            ResNetStepBench.class,
         })
 final class BenchCommand implements Callable<Integer> {
 

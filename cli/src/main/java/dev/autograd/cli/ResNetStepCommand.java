@@ -1,11 +1,10 @@
 package dev.autograd.cli;
 
-import dev.autograd.Tensor;
+import dev.autograd.Profiler;
 import dev.autograd.kernels.KernelProvider;
 import dev.autograd.kernels.Kernels;
 import dev.autograd.kernels.Parallel;
-import dev.autograd.nn.ResNet;
-import dev.autograd.optim.SGD;
+import dev.autograd.nn.ResNetStep;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -57,6 +56,10 @@ final class ResNetStepCommand implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "text", description = "text or json (default: ${DEFAULT-VALUE}).")
     Format format;
 
+    @Option(names = "--profile", description = "Then print where the time of the timed steps went, per layer "
+            + "(forward, backward, calls, share of the step), as torch.profiler's key_averages.")
+    boolean profile;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -73,35 +76,30 @@ final class ResNetStepCommand implements Callable<Integer> {
         if (warm < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--warmup must be at least 0, got " + warm);
         }
-        dev.autograd.Generator.current().manualSeed(seed);
-        ResNet model = ResNet.resnet18();
-        model.train();
-        Tensor data = Tensor.rand(batch, 3, size, size);
-        Tensor labels = Tensor.rand(batch, 1000);
-        SGD optimizer = new SGD(model.parameters(), 1e-2, 0.9);
+        ResNetStep scenario = new ResNetStep(batch, size, seed);
 
         List<Float> losses = new ArrayList<>();
         StepTimes times = new StepTimes();
+        Profiler profiler = null;
         boolean bar = steps > 1 && StepTimes.stderrIsTerminal();
         try (var progress = new StepTimes.Progress(bar, warm + steps, "resnet-step")) {
             for (int i = 0; i < warm + steps; i++) {
-                optimizer.zeroGrad();
-                long t0 = System.nanoTime();
-                Tensor prediction = model.forward(data);
-                Tensor loss = prediction.sub(labels).sum();
-                long t1 = System.nanoTime();
-                loss.backward();
-                long t2 = System.nanoTime();
-                optimizer.step();
-                long t3 = System.nanoTime();
-                if (i >= warm) {
-                    losses.add(loss.item());
-                    times.add(t0, t1, t2, t3);
+                if (profile && i == warm) {
+                    profiler = Profiler.start(scenario.model.namedParameters());
                 }
-                progress.update(i + 1, i < warm ? "warm-up" : String.format("%.1f ms", (t3 - t0) / 1e6));
+                ResNetStep.Times t = scenario.step(profiler);
+                if (i >= warm) {
+                    losses.add(t.loss());
+                    times.add(0, t.forwardNanos(), t.forwardNanos() + t.backwardNanos(), t.totalNanos());
+                }
+                progress.update(i + 1, i < warm ? "warm-up" : String.format("%.1f ms", t.totalNanos() / 1e6));
+            }
+        } finally {
+            if (profiler != null) {
+                profiler.close();
             }
         }
-        print(losses, times);
+        print(losses, times, profiler);
         return 0;
     }
 
@@ -111,7 +109,7 @@ final class ResNetStepCommand implements Callable<Integer> {
         }
     }
 
-    private void print(List<Float> losses, StepTimes t) {
+    private void print(List<Float> losses, StepTimes t, Profiler profiler) {
         var out = spec.commandLine().getOut();
         Kernels k = KernelProvider.get();
         boolean simd = k.vectorBitSize() > 0;
@@ -125,7 +123,8 @@ final class ResNetStepCommand implements Callable<Integer> {
                     + ",\"forward_ms\":" + StepTimes.ms(StepTimes.median(t.forward))
                     + ",\"backward_ms\":" + StepTimes.ms(StepTimes.median(t.backward))
                     + ",\"step_ms\":" + StepTimes.ms(StepTimes.median(t.step))
-                    + ",\"total_ms\":" + StepTimes.ms(StepTimes.median(t.total)) + "}");
+                    + ",\"total_ms\":" + StepTimes.ms(StepTimes.median(t.total))
+                    + (profiler == null ? "" : ",\"profile\":" + ProfileTable.json(profiler, t)) + "}");
         } else {
             out.printf("resnet18, train mode, data rand(%d, 3, %d, %d), labels rand(%d, 1000), SGD(lr=1e-2, momentum=0.9); "
                     + "%d thread%s, kernels %s%n", batch, size, size, batch, Parallel.threads(),
@@ -138,6 +137,9 @@ final class ResNetStepCommand implements Callable<Integer> {
                 out.printf("median of %d steps: forward %.2f ms  backward %.2f ms  step %.2f ms  total %.2f ms%n",
                         losses.size(), StepTimes.median(t.forward), StepTimes.median(t.backward),
                         StepTimes.median(t.step), StepTimes.median(t.total));
+            }
+            if (profiler != null) {
+                ProfileTable.print(out, profiler, t);
             }
         }
         out.flush();
