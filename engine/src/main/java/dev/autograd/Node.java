@@ -117,8 +117,9 @@ public final class Node {
         }
     }
 
+    /** As Python prints a grad_fn: {@code <AddBackward0 object at 0x...>} (the address is the identity hash). */
     @Override
     public String toString() {
-        return "<" + name + ">";
+        return "<" + name + " object at 0x" + Integer.toHexString(System.identityHashCode(this)) + ">";
     }
 }

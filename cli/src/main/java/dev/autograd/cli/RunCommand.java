@@ -14,6 +14,15 @@ import picocli.CommandLine.Option;
         description = "Run a scenario: a tutorial cell, the ResNet-18 training step, fine-tuning.",
         subcommands = {
             // scenarios register here, one line each
+            QGradientScenario.class,
+            DagExclusionScenario.class,
+            MeanGradScenario.class,
+            RequiresGradFlagScenario.class,
+            VjpScenario.class,
+            ChainRuleScenario.class,
+            NoGradScenario.class,
+            AccumulateScenario.class,
+            NoGradErrorScenario.class,
             ResNetStepCommand.class,
             FinetuneCommand.class,
         })
