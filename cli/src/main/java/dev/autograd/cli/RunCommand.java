@@ -25,6 +25,7 @@ import picocli.CommandLine.Option;
             NoGradErrorScenario.class,
             ResNetStepCommand.class,
             FinetuneCommand.class,
+            SoakCommand.class,
         })
 final class RunCommand implements Callable<Integer> {
 
