@@ -11,6 +11,9 @@ Outputs go to engine/src/test/resources/io/ (a few KB in all) and are committed:
                      torch._utils._rebuild_tensor (v1), a storage view (view_metadata), no num_batches_tracked;
                      written by hand here and checked by loading it with torch.load
   batch.safetensors / batch.pth              a dict holding `data` and `labels` (the --data input)
+  resnet_small_init.pth  torch.save of the initial state_dict of make_resnet_fixtures.py's small ResNet
+                     (same seed, so equal to the init.* tensors of nn/resnet_small_step.safetensors): the
+                     CLI test runs `resnet-step --weights` on it and compares the --dump with PyTorch's step
   hostile_system.pth a torch.save file whose pickle calls os.system (must be refused, never run)
   hostile_eval.pth   the same with builtins.eval
   expected.txt       one line per tensor: file name dtype shape sha256 of its contiguous little-endian bytes
@@ -192,6 +195,12 @@ def main():
     torch.save(batch, os.path.join(OUT, "batch.pth"))
     record("batch.safetensors", batch)
     record("batch.pth", batch)
+
+    # the small ResNet's initial weights as a real .pth (make_resnet_fixtures.py seeds 0, then builds it)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from make_resnet_fixtures import SmallResNet
+    torch.manual_seed(0)
+    torch.save(SmallResNet().state_dict(), os.path.join(OUT, "resnet_small_init.pth"))
 
     # hostile files: torch.save pickles the reduce call; loading them in Python would run it
     torch.save({"weight": torch.ones(2), "payload": System()}, os.path.join(OUT, "hostile_system.pth"))

@@ -1,12 +1,21 @@
 package dev.autograd.cli;
 
+import dev.autograd.AutogradException;
+import dev.autograd.Generator;
 import dev.autograd.Profiler;
+import dev.autograd.Tensor;
+import dev.autograd.io.StateDicts;
 import dev.autograd.kernels.KernelProvider;
 import dev.autograd.kernels.Kernels;
 import dev.autograd.kernels.Parallel;
+import dev.autograd.nn.ResNet;
 import dev.autograd.nn.ResNetStep;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -25,6 +34,10 @@ import picocli.CommandLine.Option;
  * optim.step()                                      # step
  * </pre>
  * Gradients are set to null before every step (PyTorch 2's zero_grad), so each step does the same work.
+ *
+ * <p>Files (docs/weights.md): {@code --weights} loads a state_dict instead of the random init,
+ * {@code --data} takes {@code data} and {@code labels} from a file instead of {@code rand}, and
+ * {@code --dump} writes what to diff against PyTorch after the last step.
  */
 @Command(name = "resnet-step",
         mixinStandardHelpOptions = true,
@@ -60,6 +73,22 @@ final class ResNetStepCommand implements Callable<Integer> {
             + "(forward, backward, calls, share of the step), as torch.profiler's key_averages.")
     boolean profile;
 
+    @Option(names = "--weights", paramLabel = "FILE", description = "Load the model's state_dict (num_batches_tracked "
+            + "included) from a .pth or .safetensors file instead of the random init; the base width and the class "
+            + "count come from its conv1.weight and fc.weight (64 and 1000 for torchvision's resnet18).")
+    Path weightsFile;
+
+    @Option(names = "--data", paramLabel = "FILE", description = "Take data [N, 3, H, W] and labels [N, classes] from "
+            + "the tensors 'data' and 'labels' of a .safetensors or .pth file instead of rand(); they set batch and size.")
+    Path dataFile;
+
+    @Option(names = "--dump", paramLabel = "FILE", description = "After the last step, write prediction and loss (of "
+            + "the last forward), grad.<name>, param.<name> (after the step) and buffer.<name> as safetensors, "
+            + "with PyTorch's names.")
+    Path dumpFile;
+
+    private String dataDescription;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -76,7 +105,10 @@ final class ResNetStepCommand implements Callable<Integer> {
         if (warm < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--warmup must be at least 0, got " + warm);
         }
-        ResNetStep scenario = new ResNetStep(batch, size, seed);
+        ResNetStep scenario = weightsFile == null && dataFile == null ? new ResNetStep(batch, size, seed) : fromFiles();
+        if (dataDescription == null) {
+            dataDescription = String.format("data rand(%d, 3, %d, %d), labels rand(%d, 1000)", batch, size, size, batch);
+        }
 
         List<Float> losses = new ArrayList<>();
         StepTimes times = new StepTimes();
@@ -100,7 +132,77 @@ final class ResNetStepCommand implements Callable<Integer> {
             }
         }
         print(losses, times, profiler);
+        if (dumpFile != null) {
+            dump(scenario);
+        }
         return 0;
+    }
+
+    /** The scenario with --weights and/or --data, built in ResNetStep's order: seed, model, data, labels. */
+    private ResNetStep fromFiles() {
+        if (dataFile != null && (matched("--batch") || matched("--size"))) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--data sets the batch and size: drop --batch and --size");
+        }
+        Generator.current().manualSeed(seed);
+        Map<String, Tensor> weights = weightsFile == null ? null : StateDicts.load(weightsFile);
+        ResNet model = weights == null ? ResNet.resnet18() : resnetFor(weights);
+        if (weights != null) {
+            model.loadStateDict(weights);
+        }
+        int classes = model.fc.stateDict().get("weight").shape()[0];
+        Tensor data;
+        Tensor labels;
+        if (dataFile != null) {
+            StateDicts.Batch b = StateDicts.loadBatch(dataFile);
+            data = b.data();
+            labels = b.labels();
+            int[] d = data.shape();
+            if (d.length != 4 || d[1] != 3) {
+                throw new AutogradException(dataFile + ": 'data' must be images [N, 3, H, W], it is " + Arrays.toString(d));
+            }
+            if (labels.dtype() != dev.autograd.DType.FLOAT32 || !Arrays.equals(labels.shape(), new int[] {d[0], classes})) {
+                throw new AutogradException(dataFile + ": 'labels' must be float targets [" + d[0] + ", " + classes
+                        + "] (the loss is (prediction - labels).sum()), it is " + labels.dtype() + " "
+                        + Arrays.toString(labels.shape()));
+            }
+            batch = d[0];
+            size = d[2];
+            dataDescription = "data " + dataFile + " " + Arrays.toString(d) + ", labels " + Arrays.toString(labels.shape());
+        } else {
+            data = Tensor.rand(batch, 3, size, size);
+            labels = Tensor.rand(batch, classes);
+            dataDescription = String.format("data rand(%d, 3, %d, %d), labels rand(%d, %d)", batch, size, size, batch, classes);
+        }
+        return new ResNetStep(model, data, labels);
+    }
+
+    /** torchvision's resnet18, or the same structure at the width and class count of a state_dict. */
+    private static ResNet resnetFor(Map<String, Tensor> state) {
+        Tensor conv1 = state.get("conv1.weight");
+        Tensor fc = state.get("fc.weight");
+        if (conv1 == null || conv1.shape().length != 4 || fc == null || fc.shape().length != 2) {
+            return ResNet.resnet18(); // loadStateDict then says what is missing
+        }
+        return new ResNet(new int[] {2, 2, 2, 2}, fc.shape()[0], conv1.shape()[0]);
+    }
+
+    /** {@code --dump}: the last step's tensors under PyTorch's names, to diff against PyTorch. */
+    private void dump(ResNetStep scenario) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        out.put("prediction", scenario.lastPrediction);
+        out.put("loss", scenario.lastLoss);
+        scenario.model.namedParameters().forEach((name, p) -> {
+            if (p.grad() != null) {
+                out.put("grad." + name, p.grad());
+            }
+        });
+        scenario.model.namedParameters().forEach((name, p) -> out.put("param." + name, p.detach()));
+        scenario.model.namedBuffers().forEach((name, b) -> out.put("buffer." + name, b.detach()));
+        StateDicts.save(dumpFile, out);
+    }
+
+    private boolean matched(String option) {
+        return spec.commandLine().getParseResult() != null && spec.commandLine().getParseResult().hasMatchedOption(option);
     }
 
     private void checkPositive(String option, int value) {
@@ -126,8 +228,9 @@ final class ResNetStepCommand implements Callable<Integer> {
                     + ",\"total_ms\":" + StepTimes.ms(StepTimes.median(t.total))
                     + (profiler == null ? "" : ",\"profile\":" + ProfileTable.json(profiler, t)) + "}");
         } else {
-            out.printf("resnet18, train mode, data rand(%d, 3, %d, %d), labels rand(%d, 1000), SGD(lr=1e-2, momentum=0.9); "
-                    + "%d thread%s, kernels %s%n", batch, size, size, batch, Parallel.threads(),
+            out.printf("resnet18%s, train mode, %s, SGD(lr=1e-2, momentum=0.9); "
+                    + "%d thread%s, kernels %s%n", weightsFile == null ? "" : " from " + weightsFile, dataDescription,
+                    Parallel.threads(),
                     Parallel.threads() == 1 ? "" : "s", k.name());
             for (int i = 0; i < losses.size(); i++) {
                 out.printf("step %d: loss %s  forward %.2f ms  backward %.2f ms  step %.2f ms  total %.2f ms%n", i + 1,

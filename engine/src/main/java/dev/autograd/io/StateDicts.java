@@ -55,14 +55,14 @@ public final class StateDicts {
         };
     }
 
-    /** An input batch: {@code data} (float32, {@code [N, ...]}) and {@code labels} (int64, {@code [N]}). */
+    /** An input batch: {@code data} (float32, {@code [N, ...]}) and {@code labels} ({@code [N, ...]}, any dtype). */
     public record Batch(Tensor data, Tensor labels) {
     }
 
     /**
      * Reads a data file (safetensors, or a {@code .pth} holding a dict) with tensors named {@code data}
-     * (floating point, first dim N) and {@code labels} (integers, shape {@code [N]}); other tensors are
-     * ignored.
+     * (floating point, first dim N) and {@code labels} (first dim N: class indices, or targets as the
+     * autograd tutorial's {@code rand(N, 1000)}); other tensors are ignored.
      */
     public static Batch loadBatch(Path file) {
         LinkedHashMap<String, TensorData> all = Weights.read(file);
@@ -76,10 +76,9 @@ public final class StateDicts {
         if (!data.dtype().isFloatingPoint() || data.shape().length == 0) {
             throw new WeightsException(file + ": 'data' must be a floating-point tensor [N, ...], it is " + data);
         }
-        if (labels.dtype() != DType.I64 && labels.dtype() != DType.I32
-                || labels.shape().length != 1 || labels.shape()[0] != data.shape()[0]) {
-            throw new WeightsException(file + ": 'labels' must be an integer tensor of shape [" + data.shape()[0]
-                    + "] (one class index per row of 'data'), it is " + labels);
+        if (labels.shape().length == 0 || labels.shape()[0] != data.shape()[0]) {
+            throw new WeightsException(file + ": 'labels' must have one row per row of 'data' (first dim "
+                    + data.shape()[0] + "), it is " + labels);
         }
         return new Batch(toTensor(data), toTensor(labels));
     }

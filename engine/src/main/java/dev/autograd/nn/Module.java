@@ -190,11 +190,20 @@ public abstract class Module {
                 }
             });
         });
+        // BatchNorm's _load_from_state_dict: a state_dict without version metadata (ours never carry
+        // any) that lacks num_batches_tracked, e.g. torchvision's resnet18-5c106cde.pth, loads it as 0
+        Map<String, Tensor> defaults = new LinkedHashMap<>();
+        visit("", (prefix, m) -> {
+            if (m instanceof BatchNorm2d && m.buffers.get("num_batches_tracked") != null
+                    && !state.containsKey(prefix + "num_batches_tracked")) {
+                defaults.put(prefix + "num_batches_tracked", Tensor.scalarLong(0));
+            }
+        });
         List<String> missing = new ArrayList<>();
         List<String> unexpected = new ArrayList<>();
         List<String> sizeErrors = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : own.entrySet()) {
-            Tensor given = state.get(e.getKey());
+            Tensor given = state.containsKey(e.getKey()) ? state.get(e.getKey()) : defaults.get(e.getKey());
             if (given == null) {
                 missing.add(e.getKey());
             } else if (!Arrays.equals(given.shape(), e.getValue().shape())) {
@@ -221,7 +230,7 @@ public abstract class Module {
                     + String.join("\n\t", errors));
         }
         for (Map.Entry<String, Tensor> e : own.entrySet()) {
-            Tensor given = state.get(e.getKey());
+            Tensor given = state.containsKey(e.getKey()) ? state.get(e.getKey()) : defaults.get(e.getKey());
             if (given != null) {
                 Tensors.copyInto(given, e.getValue());
             }

@@ -35,6 +35,9 @@ public final class ResNetStep {
     public final Tensor data;
     public final Tensor labels;
     public final SGD optimizer;
+    /** The last step's prediction and loss, detached (what {@code resnet-step --dump} writes). */
+    public Tensor lastPrediction;
+    public Tensor lastLoss;
 
     /** Seeds the current thread's generator, then builds the model, the data, the labels and the optimizer. */
     public ResNetStep(int batch, int size, long seed) {
@@ -45,6 +48,17 @@ public final class ResNetStep {
         model.train();
         data = Tensor.rand(batch, 3, size, size);
         labels = Tensor.rand(batch, 1000);
+        optimizer = new SGD(model.parameters(), 1e-2, 0.9);
+    }
+
+    /** The step over a given model (put in train mode), data {@code [B, 3, S, S]} and labels: --weights, --data. */
+    public ResNetStep(ResNet model, Tensor data, Tensor labels) {
+        this.batch = data.shape()[0];
+        this.size = data.shape()[2];
+        this.model = model;
+        model.train();
+        this.data = data;
+        this.labels = labels;
         optimizer = new SGD(model.parameters(), 1e-2, 0.9);
     }
 
@@ -70,6 +84,8 @@ public final class ResNetStep {
         long t2 = System.nanoTime();
         optimizer.step();
         long t3 = System.nanoTime();
+        lastPrediction = prediction.detach();
+        lastLoss = loss.detach();
         if (profiler != null) {
             profiler.add("optimizer.step", t3 - t2);
         }

@@ -79,6 +79,7 @@ class StateDictsTest {
         Path f = tmp.resolve("bad.safetensors");
         StateDicts.save(f, bad);
         e = assertThrows(WeightsException.class, () -> StateDicts.loadBatch(f));
-        assertTrue(e.getMessage().contains("'labels' must be an integer tensor of shape [2]"), e.getMessage());
+        assertTrue(e.getMessage().contains("'labels' must have one row per row of 'data' (first dim 2), it is int64[3]"),
+                e.getMessage());
     }
 }
