@@ -27,6 +27,15 @@ public final class Functional {
 
     private static final Kernels K = KernelProvider.get();
 
+    /**
+     * GEMM orientation thresholds on the number of output columns N of a convolution: the SGEMM's
+     * register tile is two vectors wide (32 floats at 512 bits), so a product with 8 <= N < 32 runs
+     * mostly masked edge tiles; transposing the product puts the wide dimension on N. Below 8 the
+     * SGEMM's dot-product path already streams the weights at memory speed.
+     */
+    static final int WIDE = 32;
+    static final int SKINNY = 8;
+
     private Functional() {
     }
 
@@ -87,7 +96,13 @@ public final class Functional {
         } else {
             float[] col = ws0.columns(s.k() * (long) n);
             s.im2col(xc, col);
-            if (batch == 1) {
+            if (n >= SKINNY && n < WIDE) {
+                // few columns: out^T[N, O] = col^T x W^T keeps the GEMM's wide side on O, then transpose
+                float[] tmp = ws0.transposed((long) outC * n);
+                K.sgemm(true, true, n, outC, s.k(), 1f, col, 0, n, wc.data(), wc.offset(), s.k(), 0f, tmp, 0, outC);
+                // [B, P, O] -> [B, O, P]
+                K.copyStrided(new int[] {batch, outC, s.plane()}, tmp, 0, new int[] {s.plane() * outC, 1, outC}, out, 0);
+            } else if (batch == 1) {
                 K.sgemm(false, false, outC, n, s.k(), 1f, wc.data(), wc.offset(), s.k(), col, 0, n, 0f, out, 0, n);
             } else {
                 float[] tmp = ws0.transposed((long) outC * n);
@@ -134,7 +149,14 @@ public final class Functional {
                 } else {
                     // dcol[K, N] = W^T[K, O] x grad[O, N], then scattered back per image
                     float[] dcol = w.columns(s.k() * (long) n);
-                    K.sgemm(true, false, s.k(), n, outC, 1f, wc.data(), wc.offset(), s.k(), gT, 0, n, 0f, dcol, 0, n);
+                    if (n < WIDE) {
+                        // few columns: dcol^T[N, K] = grad^T x W keeps the wide side on K, then transpose
+                        float[] dcolT = w.small((long) s.k() * n);
+                        K.sgemm(true, false, n, s.k(), outC, 1f, gT, 0, n, wc.data(), wc.offset(), s.k(), 0f, dcolT, 0, s.k());
+                        K.copyStrided(new int[] {s.k(), n}, dcolT, 0, new int[] {1, s.k()}, dcol, 0);
+                    } else {
+                        K.sgemm(true, false, s.k(), n, outC, 1f, wc.data(), wc.offset(), s.k(), gT, 0, n, 0f, dcol, 0, n);
+                    }
                     s.col2im(dcol, gx);
                 }
             }
