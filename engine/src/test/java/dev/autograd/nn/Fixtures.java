@@ -3,8 +3,8 @@ package dev.autograd.nn;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads the fixtures {@code tools/make_resnet_fixtures.py} wrote with PyTorch: a minimal safetensors
- * reader (F32 and I64 only) and a minimal JSON parser, test code only.
+ * Reads the fixtures {@code tools/make_resnet_fixtures.py} wrote with PyTorch: safetensors through the
+ * engine's reader, JSON through a minimal parser (test code only).
  */
 final class Fixtures {
 
@@ -57,50 +57,21 @@ final class Fixtures {
         return new String(resource(name), StandardCharsets.UTF_8);
     }
 
-    @SuppressWarnings("unchecked")
+    /** A safetensors fixture, read with the engine's own reader ({@link dev.autograd.io.SafeTensors}). */
     static SafeTensors safetensors(String name) {
-        ByteBuffer buf = ByteBuffer.wrap(resource(name)).order(ByteOrder.LITTLE_ENDIAN);
-        int headerLength = (int) buf.getLong(0);
-        String header = new String(buf.array(), 8, headerLength, StandardCharsets.UTF_8);
-        Map<String, Object> json = (Map<String, Object>) json(header);
-        int base = 8 + headerLength;
-        Map<String, Stored> tensors = new LinkedHashMap<>();
-        Map<String, String> metadata = new LinkedHashMap<>();
-        for (Map.Entry<String, Object> e : json.entrySet()) {
-            Map<String, Object> info = (Map<String, Object>) e.getValue();
-            if (e.getKey().equals("__metadata__")) {
-                info.forEach((k, v) -> metadata.put(k, (String) v));
-                continue;
-            }
-            List<Object> shapeList = (List<Object>) info.get("shape");
-            int[] shape = shapeList.stream().mapToInt(o -> ((Double) o).intValue()).toArray();
-            List<Object> offsets = (List<Object>) info.get("data_offsets");
-            int begin = base + ((Double) offsets.get(0)).intValue();
-            int n = 1;
-            for (int d : shape) {
-                n *= d;
-            }
-            String dtype = (String) info.get("dtype");
-            float[] values = new float[n];
-            long[] longs = null;
-            switch (dtype) {
-                case "F32" -> {
-                    for (int i = 0; i < n; i++) {
-                        values[i] = buf.getFloat(begin + 4 * i);
-                    }
-                }
-                case "I64" -> {
-                    longs = new long[n];
-                    for (int i = 0; i < n; i++) {
-                        longs[i] = buf.getLong(begin + 8 * i);
-                        values[i] = longs[i];
-                    }
-                }
-                default -> throw new IllegalArgumentException("unsupported fixture dtype " + dtype);
-            }
-            tensors.put(e.getKey(), new Stored(dtype, shape, values, longs));
+        Path path;
+        try {
+            path = Path.of(Fixtures.class.getResource("/nn/" + name).toURI());
+        } catch (URISyntaxException | NullPointerException e) {
+            throw new IllegalArgumentException("missing test resource nn/" + name, e);
         }
-        return new SafeTensors(tensors, metadata);
+        dev.autograd.io.SafeTensors.Contents contents = dev.autograd.io.SafeTensors.read(path);
+        Map<String, Stored> tensors = new LinkedHashMap<>();
+        contents.tensors().forEach((k, t) -> {
+            boolean isLong = t.dtype() == dev.autograd.io.DType.I64;
+            tensors.put(k, new Stored(t.dtype().name(), t.intShape(), t.toFloatArray(), isLong ? t.toLongArray() : null));
+        });
+        return new SafeTensors(tensors, contents.metadata());
     }
 
     /** Parses JSON into Map (insertion-ordered), List, Double, String, Boolean or null. */
