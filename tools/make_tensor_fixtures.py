@@ -188,6 +188,24 @@ op("flatten", lambda a: a.flatten(), rnd(2, 3, 4))
 op("clone", lambda a: a.clone(), rnd(2, 3))
 op("contiguous_nc", lambda a: a.t().contiguous(), rnd(2, 3))
 op("chain", lambda a, b: ((a * 3) / (b - 1)).exp().sum(0), rnd(2, 3), rnd(3, lo=1.5, hi=3.0))
+op("view_expanded", lambda a: a.expand(3, 4).view(3, 2, 2), rnd(4))
+op("reshape_t_view", lambda a: a.t().reshape(3, 2, 2), rnd(4, 3))
+
+
+def mul_inplace(a, b):
+    y = a * 1
+    y.mul_(b)
+    return y
+
+
+def div_inplace(a, b):
+    y = a * 1
+    y.div_(b)
+    return y
+
+
+op("mul_inplace", mul_inplace, rnd(3), rnd(3))
+op("div_inplace", div_inplace, rnd(3), rnd(3, lo=0.5, hi=2.0))
 
 # ---------------------------------------------------------------- errors
 errors = {}

@@ -107,4 +107,38 @@ final class Shapes {
         }
         return shape;
     }
+
+    /**
+     * Strides that view a tensor of {@code oldShape}/{@code oldStrides} as {@code newShape} without
+     * copying, or null when impossible (ATen's computeStride).
+     */
+    static int[] viewStrides(int[] oldShape, int[] oldStrides, int[] newShape) {
+        int[] newStrides = new int[newShape.length];
+        if (numel(oldShape) == 0 || oldShape.length == 0) {
+            return contiguousStrides(newShape);
+        }
+        int viewD = newShape.length - 1;
+        int chunkBaseStride = oldStrides[oldStrides.length - 1];
+        int tensorNumel = 1;
+        int viewNumel = 1;
+        for (int tensorD = oldShape.length - 1; tensorD >= 0; tensorD--) {
+            tensorNumel *= oldShape[tensorD];
+            if (tensorD == 0 || (oldShape[tensorD - 1] != 1 && oldStrides[tensorD - 1] != tensorNumel * chunkBaseStride)) {
+                while (viewD >= 0 && (viewNumel < tensorNumel || newShape[viewD] == 1)) {
+                    newStrides[viewD] = viewNumel * chunkBaseStride;
+                    viewNumel *= newShape[viewD];
+                    viewD--;
+                }
+                if (viewNumel != tensorNumel) {
+                    return null;
+                }
+                if (tensorD > 0) {
+                    chunkBaseStride = oldStrides[tensorD - 1];
+                    tensorNumel = 1;
+                    viewNumel = 1;
+                }
+            }
+        }
+        return viewD == -1 ? newStrides : null;
+    }
 }

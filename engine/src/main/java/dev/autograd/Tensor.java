@@ -424,23 +424,25 @@ public final class Tensor {
         return out;
     }
 
-    /** {@code view(shape)}: needs compatible strides (contiguous here), -1 inferred. */
+    /** {@code view(shape)}: needs strides compatible with the new shape (ATen's computeStride); -1 inferred. */
     public Tensor view(int... newShape) {
         int[] s = Shapes.infer(newShape, numel);
-        if (!contiguous) {
+        int[] st = contiguous ? Shapes.contiguousStrides(s) : Shapes.viewStrides(shape, strides, s);
+        if (st == null) {
             throw new AutogradException("view size is not compatible with input tensor's size and stride (at least one "
                     + "dimension spans across two contiguous subspaces). Use .reshape(...) instead.");
         }
         int[] in = shape;
-        return recordView(viewOf(s, Shapes.contiguousStrides(s), offset), "ViewBackward0", grad -> grad.view(in));
+        return recordView(viewOf(s, st, offset), "ViewBackward0", grad -> grad.view(in));
     }
 
-    /** {@code reshape(shape)}: a view when contiguous, else a copy. */
+    /** {@code reshape(shape)}: a view when the strides allow it, else a copy. */
     public Tensor reshape(int... newShape) {
         int[] s = Shapes.infer(newShape, numel);
         int[] in = shape;
-        if (contiguous) {
-            return recordView(viewOf(s, Shapes.contiguousStrides(s), offset), "ReshapeAliasBackward0", grad -> grad.view(in));
+        int[] st = contiguous ? Shapes.contiguousStrides(s) : Shapes.viewStrides(shape, strides, s);
+        if (st != null) {
+            return recordView(viewOf(s, st, offset), "ReshapeAliasBackward0", grad -> grad.view(in));
         }
         return clone().viewNamed(s, "UnsafeViewBackward0");
     }
@@ -806,10 +808,80 @@ public final class Tensor {
         } else if (bFull && a.numel == 1) {
             K.scalarBinary(op, a.data[a.offset], b.data, b.offset, out, 0, n);
         } else {
-            K.binaryStrided(op, shape, a.data, a.offset, broadcastStrides(a, shape),
-                    b.data, b.offset, broadcastStrides(b, shape), out, 0);
+            int[] sa = broadcastStrides(a, shape);
+            int[] sb = broadcastStrides(b, shape);
+            if (!binaryBlocks(op, shape, a.data, a.offset, sa, b.data, b.offset, sb, out)) {
+                K.binaryStrided(op, shape, a.data, a.offset, sa, b.data, b.offset, sb, out, 0);
+            }
         }
         return wrap(out, shape == a.shape || shape == b.shape ? shape.clone() : shape);
+    }
+
+    /** Blocks below this many elements go through binaryStrided instead of one kernel call per block. */
+    private static final int MIN_BLOCK = 16;
+
+    /**
+     * Broadcasting as a loop over contiguous blocks: the trailing dims where each operand is either
+     * contiguous or constant (stride 0) form one block, handled by one {@code binary},
+     * {@code binaryScalar} or {@code scalarBinary} call (a bias row, a per-channel scale over a plane).
+     * Returns false when the blocks would be too small to pay for the calls.
+     */
+    private static boolean binaryBlocks(Binary op, int[] shape, float[] a, int aOffset, int[] sa,
+                                        float[] b, int bOffset, int[] sb, float[] out) {
+        int rank = shape.length;
+        int aMode = -1; // 1 contiguous, 0 constant
+        int bMode = -1;
+        int block = 1;
+        int d = rank - 1;
+        for (; d >= 0; d--) {
+            int n = shape[d];
+            if (n == 1) {
+                continue;
+            }
+            int am = sa[d] == 0 ? 0 : sa[d] == block ? 1 : -2;
+            int bm = sb[d] == 0 ? 0 : sb[d] == block ? 1 : -2;
+            if (am == -2 || bm == -2 || (aMode >= 0 && am != aMode) || (bMode >= 0 && bm != bMode)) {
+                break;
+            }
+            if (am == 1 && aMode < 0 && sa[d] != block || bm == 1 && bMode < 0 && sb[d] != block) {
+                break;
+            }
+            aMode = am;
+            bMode = bm;
+            block *= n;
+        }
+        if (block < MIN_BLOCK || (aMode == 0 && bMode == 0) || aMode < 0) {
+            return false;
+        }
+        int outerRank = d + 1;
+        int blocks = 1;
+        for (int i = 0; i < outerRank; i++) {
+            blocks *= shape[i];
+        }
+        int[] index = new int[outerRank];
+        int ai = aOffset;
+        int bi = bOffset;
+        for (int o = 0; o < blocks; o++) {
+            int outOffset = o * block;
+            if (aMode == 1 && bMode == 1) {
+                K.binary(op, a, ai, b, bi, out, outOffset, block);
+            } else if (aMode == 1) {
+                K.binaryScalar(op, a, ai, b[bi], out, outOffset, block);
+            } else {
+                K.scalarBinary(op, a[ai], b, bi, out, outOffset, block);
+            }
+            for (int k = outerRank - 1; k >= 0; k--) { // odometer over the outer dims (bookkeeping)
+                if (++index[k] < shape[k]) {
+                    ai += sa[k];
+                    bi += sb[k];
+                    break;
+                }
+                ai -= sa[k] * (shape[k] - 1);
+                bi -= sb[k] * (shape[k] - 1);
+                index[k] = 0;
+            }
+        }
+        return true;
     }
 
     private static Tensor scalarForward(Binary op, Tensor a, float s, boolean scalarFirst) {
@@ -1769,9 +1841,17 @@ public final class Tensor {
             version.value++;
             return this;
         }
-        Tensor r = mul(other);
+        Tensor r = savedSelf(other).mul(other);
         checkSameShape(r);
         return assign(r);
+    }
+
+    /**
+     * The value of self an in-place op saves for other's gradient: a clone when recording (the op then
+     * overwrites self), as PyTorch saves the original self.
+     */
+    private Tensor savedSelf(Tensor other) {
+        return Autograd.needsGrad(this, other) && other.requiresGrad() ? clone() : this;
     }
 
     public Tensor mul_(float s) {
@@ -1786,7 +1866,7 @@ public final class Tensor {
 
     public Tensor div_(Tensor other) {
         checkInPlace(other);
-        Tensor r = div(other);
+        Tensor r = savedSelf(other).div(other);
         checkSameShape(r);
         return assign(r);
     }

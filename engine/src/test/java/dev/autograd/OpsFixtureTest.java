@@ -85,6 +85,10 @@ class OpsFixtureTest {
         op("clone", t -> t[0].clone());
         op("contiguous_nc", t -> t[0].t().contiguous());
         op("chain", t -> t[0].mul(3f).div(t[1].sub(1f)).exp().sum(0));
+        op("view_expanded", t -> t[0].expand(3, 4).view(3, 2, 2));
+        op("reshape_t_view", t -> t[0].t().reshape(3, 2, 2));
+        op("mul_inplace", t -> t[0].mul(1f).mul_(t[1]));
+        op("div_inplace", t -> t[0].mul(1f).div_(t[1]));
     }
 
     static void assertClose(float[] expected, float[] actual, String what) {
