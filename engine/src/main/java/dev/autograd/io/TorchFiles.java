@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
@@ -164,6 +165,12 @@ final class TorchFiles {
             if (n != b.length) {
                 throw new WeightsException(where + ": zip entry " + name + " is truncated (" + n + " of " + size + " bytes)");
             }
+        }
+        // ZipFile does not check stored entries; a flipped bit in a weight would load silently
+        CRC32 crc = new CRC32();
+        crc.update(b);
+        if (entry.getCrc() != -1 && crc.getValue() != entry.getCrc()) {
+            throw new WeightsException(where + ": zip entry " + name + " is corrupt (its CRC-32 does not match)");
         }
         return b;
     }

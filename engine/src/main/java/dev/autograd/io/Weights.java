@@ -1,5 +1,6 @@
 package dev.autograd.io;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.AccessDeniedException;
@@ -102,6 +103,7 @@ public final class Weights {
         String why = switch (e) {
             case NoSuchFileException x -> "No such file or directory";
             case AccessDeniedException x -> "Permission denied";
+            case EOFException x -> "unexpected end of file: truncated?";
             default -> e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         };
         return new WeightsException(where + ": " + why, e);

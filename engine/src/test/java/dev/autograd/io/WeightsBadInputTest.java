@@ -82,6 +82,30 @@ class WeightsBadInputTest {
         fails(rezip(source, null, name -> name.endsWith("/data/0")), "holds 100 bytes, the pickle expects 432");
     }
 
+    @Test
+    void flippedBitInAStoredWeightIsCaught() throws IOException {
+        byte[] b = Files.readAllBytes(WeightsTest.fixture("small_model.pth"));
+        // the first storage's data: find its local header, skip to the data, flip a bit in the middle
+        int at = indexOf(b, "small_model/data/0".getBytes(StandardCharsets.US_ASCII), 0);
+        b[at + 200] ^= 0x10;
+        Path f = tmp.resolve("flipped.pth");
+        Files.write(f, b);
+        fails(f, "zip entry small_model/data/0 is corrupt (its CRC-32 does not match)");
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle, int from) {
+        outer:
+        for (int i = from; i <= haystack.length - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new AssertionError("not found");
+    }
+
     /** A copy of a zip without the entries {@code drop} names and with 100 bytes for those {@code shrink} names. */
     private Path rezip(Path source, Predicate<String> drop, Predicate<String> shrink) throws IOException {
         Path out = tmp.resolve("re" + System.nanoTime() + ".pth");

@@ -6,7 +6,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 class WeightsFuzzTest {
 
     static final long SEED = 0x5eed_2026L;
-    static final int ITERATIONS = 1500;
+    static final int ITERATIONS = 1000;
 
     @TempDir
     Path tmp;
@@ -31,6 +36,40 @@ class WeightsFuzzTest {
     @Test
     void pthReaders() throws IOException {
         fuzz("small_model.pth", "views.pth", "legacy.pth", "legacy_v1.pth", "dtypes.pth");
+    }
+
+    /** Mutations of data.pkl alone, re-zipped with a valid CRC, so they reach the unpickler. */
+    @Test
+    void pickleInsideAZip() throws IOException {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        try (ZipFile zip = new ZipFile(WeightsTest.fixture("small_model.pth").toFile())) {
+            for (ZipEntry e : java.util.Collections.list(zip.entries())) {
+                entries.put(e.getName(), zip.getInputStream(e).readAllBytes());
+            }
+        }
+        SplittableRandom random = new SplittableRandom(SEED + 1);
+        Path f = tmp.resolve("fuzz.pth");
+        int ok = 0;
+        for (int it = 0; it < ITERATIONS; it++) {
+            try (ZipOutputStream out = new ZipOutputStream(Files.newOutputStream(f))) {
+                for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+                    out.putNextEntry(new ZipEntry(e.getKey()));
+                    out.write(e.getKey().endsWith("data.pkl") ? mutate(e.getValue(), random) : e.getValue());
+                    out.closeEntry();
+                }
+            }
+            try {
+                Weights.read(f);
+                ok++;
+            } catch (WeightsException expected) {
+                // the one clear error
+            } catch (Throwable t) {
+                fail("iteration " + it + " (seed " + (SEED + 1) + "): " + t, t);
+            }
+        }
+        if (ok == 0) {
+            fail("no mutated pickle read successfully");
+        }
     }
 
     private void fuzz(String... fixtures) throws IOException {

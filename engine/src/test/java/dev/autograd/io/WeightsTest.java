@@ -87,6 +87,25 @@ class WeightsTest {
                 SafeTensors.read(fixture("small_model.safetensors")).metadata());
     }
 
+    /** A file written by the reference implementation (tools/make_safetensors_lib_fixture.py, safetensors 0.8.0). */
+    @Test
+    void fileWrittenByTheSafetensorsLibrary() {
+        var c = SafeTensors.read(fixture("safetensors_lib.safetensors"));
+        assertEquals(Map.of("written_by", "safetensors 0.8.0"), c.metadata());
+        var t = c.tensors();
+        float[] f32 = t.get("b.f32").floats();
+        for (int i = 0; i < 6; i++) {
+            assertEquals((float) i / 7, f32[i]);
+        }
+        assertArrayEquals(new float[] {1f, -2.5f, 65504f}, t.get("a.f16").floats());
+        assertArrayEquals(new double[] {1e-300, 1.0 / 3.0}, t.get("c.f64").doubles());
+        assertArrayEquals(new long[] {Long.MIN_VALUE, 1L << 62}, t.get("d.i64").longs());
+        assertArrayEquals(new int[] {7, -8}, t.get("e.i32").ints());
+        assertArrayEquals(new boolean[] {true, false, true}, t.get("f.bool").bools());
+        assertArrayEquals(new long[0], t.get("g.scalar").shape());
+        assertArrayEquals(new long[] {0, 4}, t.get("h.empty").shape());
+    }
+
     @Test
     void viewsSharedStoragesAndParameters() {
         for (String file : List.of("views.pth", "legacy.pth")) {
@@ -129,7 +148,7 @@ class WeightsTest {
     @Test
     void roundTripIsBitExact() throws IOException {
         for (String file : List.of("small_model.pth", "small_model.safetensors", "views.pth", "dtypes.pth",
-                "dtypes.safetensors", "legacy.pth", "batch.pth")) {
+                "dtypes.safetensors", "legacy.pth", "batch.pth", "safetensors_lib.safetensors")) {
             var first = Weights.read(fixture(file));
             Path out = tmp.resolve(file + ".safetensors");
             Weights.write(out, first);
