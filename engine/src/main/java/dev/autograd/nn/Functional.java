@@ -132,14 +132,21 @@ public final class Functional {
                 K.axpy(1f, sums, 0, g.buffer(2), 0, outC);
             }
             if (needW) {
-                // dW[O, K] += grad[O, N] x col[K, N]^T
+                // dW[O, K] += grad[O, N] x col[K, N]^T. When the weight has no .grad yet (zero_grad
+                // set it to None) the GEMM writes a new array (beta 0) that becomes .grad: the zeros
+                // of a buffer are never read back.
+                boolean fresh = weight.isLeaf() && weight.grad() == null;
+                float[] dw = fresh ? new float[outC * s.k()] : g.buffer(1);
+                float beta = fresh ? 0f : 1f;
                 if (s.isPointwise() && batch == 1) {
-                    K.sgemm(false, true, outC, channels, n, 1f, gT, 0, n, xc.data(), xc.offset(), n,
-                            1f, g.buffer(1), 0, channels);
+                    K.sgemm(false, true, outC, channels, n, 1f, gT, 0, n, xc.data(), xc.offset(), n, beta, dw, 0, channels);
                 } else {
                     float[] col = w.columns(s.k() * (long) n);
                     s.im2col(xc, col);
-                    K.sgemm(false, true, outC, s.k(), n, 1f, gT, 0, n, col, 0, n, 1f, g.buffer(1), 0, s.k());
+                    K.sgemm(false, true, outC, s.k(), n, 1f, gT, 0, n, col, 0, n, beta, dw, 0, s.k());
+                }
+                if (fresh) {
+                    g.accumulateFresh(1, Tensor.wrap(dw, ws));
                 }
             }
             if (needX) {
