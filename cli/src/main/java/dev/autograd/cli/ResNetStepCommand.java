@@ -89,6 +89,16 @@ final class ResNetStepCommand implements Callable<Integer> {
 
     private String dataDescription;
 
+    enum KernelChoice { auto, simd, scalar }
+
+    @Option(names = "--kernels", defaultValue = "auto", description = "auto, simd or scalar (default: ${DEFAULT-VALUE}). "
+            + "auto takes the scalar kernels for a single step in a fresh JVM: it ends before the JIT has compiled the "
+            + "Vector API code, which runs many times slower than plain loops until then; SIMD otherwise.")
+    KernelChoice kernels;
+
+    /** True when auto chose the scalar kernels for a cold single step. */
+    private boolean coldScalar;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -105,6 +115,7 @@ final class ResNetStepCommand implements Callable<Integer> {
         if (warm < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--warmup must be at least 0, got " + warm);
         }
+        chooseKernels(warm + steps);
         ResNetStep scenario = weightsFile == null && dataFile == null ? new ResNetStep(batch, size, seed) : fromFiles();
         if (dataDescription == null) {
             dataDescription = String.format("data rand(%d, 3, %d, %d), labels rand(%d, 1000)", batch, size, size, batch);
@@ -205,6 +216,35 @@ final class ResNetStepCommand implements Callable<Integer> {
         return spec.commandLine().getParseResult() != null && spec.commandLine().getParseResult().hasMatchedOption(option);
     }
 
+    /**
+     * Applies --kernels before the engine first asks {@link KernelProvider} (once per JVM). auto leaves an
+     * explicit {@code -Dautograd.simd} alone and does nothing when the kernels were already chosen.
+     */
+    private void chooseKernels(int totalSteps) {
+        String property = KernelProvider.SIMD_PROPERTY;
+        if (kernels == KernelChoice.auto) {
+            if (totalSteps == 1 && System.getProperty(property) == null) {
+                System.setProperty(property, "false");
+                coldScalar = KernelProvider.get().vectorBitSize() == 0;
+                System.clearProperty(property);
+            }
+            return;
+        }
+        boolean simd = kernels == KernelChoice.simd;
+        String previous = System.getProperty(property);
+        System.setProperty(property, Boolean.toString(simd));
+        boolean actual = KernelProvider.get().vectorBitSize() > 0;
+        if (previous == null) {
+            System.clearProperty(property);
+        } else {
+            System.setProperty(property, previous);
+        }
+        if (actual != simd) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--kernels " + kernels + ": this JVM already runs the "
+                    + KernelProvider.get().name() + " kernels" + (simd ? " (is jdk.incubator.vector missing?)" : ""));
+        }
+    }
+
     private void checkPositive(String option, int value) {
         if (value < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), option + " must be at least 1, got " + value);
@@ -231,7 +271,7 @@ final class ResNetStepCommand implements Callable<Integer> {
             out.printf("resnet18%s, train mode, %s, SGD(lr=1e-2, momentum=0.9); "
                     + "%d thread%s, kernels %s%n", weightsFile == null ? "" : " from " + weightsFile, dataDescription,
                     Parallel.threads(),
-                    Parallel.threads() == 1 ? "" : "s", k.name());
+                    Parallel.threads() == 1 ? "" : "s", k.name() + (coldScalar ? " (auto: one step; --kernels simd to force)" : ""));
             for (int i = 0; i < losses.size(); i++) {
                 out.printf("step %d: loss %s  forward %.2f ms  backward %.2f ms  step %.2f ms  total %.2f ms%n", i + 1,
                         StepTimes.json(losses.get(i)), t.forward.get(i), t.backward.get(i), t.step.get(i), t.total.get(i));

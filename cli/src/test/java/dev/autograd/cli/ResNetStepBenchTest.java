@@ -49,4 +49,13 @@ class ResNetStepBenchTest {
         assertTrue(out.contains(",\"profile\":[{\"layer\":\"conv1\",\"op\":\"Convolution\",\"forward_ms\":"), out);
         assertTrue(out.endsWith("}]}"), out);
     }
+
+    @Test
+    void kernelsOtherThanTheJvmsAreAUsageError() {
+        boolean simd = dev.autograd.kernels.KernelProvider.get().vectorBitSize() > 0;
+        Object[] r = MainTest.run("run", "resnet-step", "--kernels", simd ? "scalar" : "simd");
+        assertEquals(2, r[0], (String) r[2]);
+        assertTrue(((String) r[2]).contains("this JVM already runs the " + dev.autograd.kernels.KernelProvider.get().name()
+                + " kernels"), (String) r[2]);
+    }
 }
