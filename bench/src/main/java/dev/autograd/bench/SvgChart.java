@@ -82,7 +82,7 @@ public final class SvgChart {
         int labelWidth = 10 + 7 * labels.stream().mapToInt(String::length).max().orElse(4);
         int plotWidth = 560;
         int perRow = stacked ? bar : bar * series.size();
-        int top = 48;
+        int top = lineNames.isEmpty() ? 48 : 64; // room for the reference lines' labels under the legend
         int height = top + labels.size() * (perRow + gap) + 56;
         int width = labelWidth + plotWidth + 90;
         double max = 0;
@@ -157,7 +157,7 @@ public final class SvgChart {
             int x = labelWidth + (int) Math.round(plotWidth * lineValues.get(i) / max);
             b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#c00\" "
                     + "stroke-dasharray=\"4 3\"/><text x=\"%d\" y=\"%d\" fill=\"#c00\" text-anchor=\"end\">%s %s</text>%n",
-                    x, top - 8, x, axisY, x - 3, top - 10 + 0, esc(lineNames.get(i)), num(lineValues.get(i))));
+                    x, top - 4, x, axisY, x - 3, top - 8, esc(lineNames.get(i)), num(lineValues.get(i))));
         }
         b.append("</svg>\n");
         return b.toString();
