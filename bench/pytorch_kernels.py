@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""PyTorch's side of the kernel comparison in docs/performance.md.
+
+Prints one JSON object per line in the same shape as `autograd bench ... --format json`:
+SGEMM (torch.mm) in GFLOPS and add (torch.add with out=) in GB/s counting 12 bytes per element.
+Each figure is the median of --repeats timed calls after a warm-up, repeated --rounds times; the
+best round is printed (the machine is shared, so the best round is the least disturbed one).
+
+Usage: /usr/bin/python3 bench/pytorch_kernels.py [--threads 2] [--repeats 15] [--rounds 3]
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+# OpenBLAS (Debian's torch calls it for torch.mm) reads its thread count at load time
+_threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "2"
+os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads)
+os.environ.setdefault("OMP_NUM_THREADS", _threads)
+
+import torch  # noqa: E402
+
+
+def median_seconds(fn, repeats, warmup_s=1.0):
+    end = time.perf_counter() + warmup_s
+    n = 0
+    while n < 2 or time.perf_counter() < end:
+        fn()
+        n += 1
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--rounds", type=int, default=3)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    g = torch.Generator().manual_seed(0)
+    for m, n, k in [(1024, 1024, 1024), (512, 4, 4608), (64, 256, 576)]:
+        a = torch.rand(m, k, generator=g) * 2 - 1
+        b = torch.rand(k, n, generator=g) * 2 - 1
+        c = torch.empty(m, n)
+        best = min(median_seconds(lambda: torch.mm(a, b, out=c), args.repeats) for _ in range(args.rounds))
+        print(json.dumps({"kernel": "matmul", "m": m, "n": n, "k": k, "threads": args.threads,
+                          "gflops": round(2.0 * m * n * k / best / 1e9, 2), "impl": "pytorch"},
+                         separators=(",", ":")), flush=True)
+    n = 32 * 1024 * 1024
+    a = torch.rand(n, generator=g)
+    b = torch.rand(n, generator=g)
+    out = torch.empty(n)
+    best = min(median_seconds(lambda: torch.add(a, b, out=out), args.repeats) for _ in range(args.rounds))
+    print(json.dumps({"kernel": "add", "n": n, "threads": args.threads,
+                      "gbps": round(12.0 * n / best / 1e9, 2), "impl": "pytorch"}, separators=(",", ":")),
+          flush=True)
+    print(json.dumps({"torch": torch.__version__, "openblas_num_threads": os.environ["OPENBLAS_NUM_THREADS"], "threads": torch.get_num_threads()}, separators=(",", ":")), flush=True)
+
+
+if __name__ == "__main__":
+    main()
