@@ -3,12 +3,13 @@ package dev.autograd.kernels;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.ForkJoinWorkerThread;
-import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 
 /**
- * The one thread pool of the kernels: a dedicated {@link ForkJoinPool} (never the common pool, so
- * parallel streams elsewhere cannot starve it or be starved by it).
+ * The one thread pool of the kernels: a dedicated {@link ForkJoinPool} of threads-1 workers (the
+ * calling thread is the last one), never the common pool, so parallel streams elsewhere cannot
+ * starve it or be starved by it.
  *
  * <p>Threads: system property {@code autograd.threads} or {@link #setThreads(int)}; default = the
  * available processors. A kernel called from inside the pool (a task that calls another kernel)
@@ -71,7 +72,7 @@ public final class Parallel {
             synchronized (Parallel.class) {
                 p = pool;
                 if (p == null) {
-                    p = new ForkJoinPool(threads, Worker::new, null, false);
+                    p = new ForkJoinPool(Math.max(1, threads - 1), Worker::new, null, false);
                     pool = p;
                 }
             }
@@ -79,9 +80,12 @@ public final class Parallel {
         return p;
     }
 
-    /** True on a worker of the kernels' pool: kernels then run single-threaded. */
+    /** Set while the calling thread runs its share of a parallel job. */
+    private static final ThreadLocal<Boolean> RUNNING = ThreadLocal.withInitial(() -> false);
+
+    /** True inside a parallel job (on a worker, or on the caller running its share): stay serial. */
     static boolean inPool() {
-        return Thread.currentThread() instanceof Worker;
+        return Thread.currentThread() instanceof Worker || RUNNING.get();
     }
 
     /** How many tasks to cut a job into: 1 inside the pool or for one thread. */
@@ -90,8 +94,11 @@ public final class Parallel {
     }
 
     /**
-     * Runs {@code body.accept(t)} for every t in [0, tasks), on the pool when tasks > 1, and returns
-     * when all are done. Exceptions of a task are rethrown to the caller.
+     * Runs {@code body.accept(t)} for every t in [0, tasks) and returns when all are done. The
+     * caller works too: it and up to threads-1 pool workers take task numbers from one counter, so
+     * a thread that the OS descheduled (the cores are shared) holds up at most the task it is on.
+     * Which thread runs which task never changes a result: tasks write disjoint outputs.
+     * An exception of a task is rethrown to the caller once every helper has stopped.
      */
     static void run(int tasks, IntConsumer body) {
         if (tasks <= 1 || inPool()) {
@@ -100,22 +107,26 @@ public final class Parallel {
             }
             return;
         }
-        ForkJoinTask<?>[] all = new ForkJoinTask<?>[tasks];
-        for (int t = 0; t < tasks; t++) {
-            final int task = t;
-            all[t] = new RecursiveAction() {
-                @Override
-                protected void compute() {
-                    body.accept(task);
-                }
-            };
-        }
+        AtomicInteger next = new AtomicInteger();
+        Runnable drain = () -> {
+            for (int t = next.getAndIncrement(); t < tasks; t = next.getAndIncrement()) {
+                body.accept(t);
+            }
+        };
+        int helpers = Math.min(tasks, threads) - 1;
+        ForkJoinTask<?>[] submitted = new ForkJoinTask<?>[helpers];
         ForkJoinPool p = pool();
-        for (ForkJoinTask<?> task : all) {
-            p.execute(task);
+        for (int h = 0; h < helpers; h++) {
+            submitted[h] = p.submit(drain);
         }
-        for (ForkJoinTask<?> task : all) {
-            task.join();
+        RUNNING.set(true);
+        try {
+            drain.run();
+        } finally {
+            RUNNING.set(false);
+            for (ForkJoinTask<?> task : submitted) {
+                task.join();
+            }
         }
     }
 

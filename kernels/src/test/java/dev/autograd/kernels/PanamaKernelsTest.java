@@ -266,11 +266,19 @@ class PanamaKernelsTest {
         float[] c0 = random(m * ldc + 1, 17, -1f, 1f);
         double tol = 2e-6 * Math.sqrt(k) + 1e-6;
         float[][] params = {{1f, 0f}, {0.5f, 1f}, {-1.25f, 0.75f}, {2f, 0f}};
+        // the (slow, double) reference product once; alpha and beta applied per case
+        float[] product = c0.clone();
+        REF.sgemm(transA, transB, m, n, k, 1f, a, 4, lda, b, 6, ldb, 0f, product, 1, ldc);
         for (float[] ab : params) {
             float alpha = ab[0];
             float beta = ab[1];
             float[] e = c0.clone();
-            REF.sgemm(transA, transB, m, n, k, alpha, a, 4, lda, b, 6, ldb, beta, e, 1, ldc);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    int idx = 1 + i * ldc + j;
+                    e[idx] = (float) ((double) alpha * product[idx] + (beta == 0f ? 0.0 : (double) beta * c0[idx]));
+                }
+            }
             float[] first = null;
             for (int threads : new int[] {1, 2}) {
                 Parallel.setThreads(threads);
