@@ -43,6 +43,62 @@ final class Json {
         return value;
     }
 
+    /** Receives one member of a top-level object, and must read its value with {@link #value()}. */
+    interface MemberReader {
+        void read(String key, Json parser) throws JsonException;
+    }
+
+    /**
+     * Parses a top-level object member by member, so a caller can keep a compact form of each value
+     * instead of the whole tree (a safetensors header may have millions of members). Duplicate keys
+     * are the reader's to detect.
+     */
+    static void parseMembers(String text, MemberReader reader) throws JsonException {
+        Json p = new Json(text);
+        p.skipWhitespace();
+        p.expect('{');
+        p.skipWhitespace();
+        if (p.peek() == '}') {
+            p.pos++;
+        } else {
+            while (true) {
+                p.skipWhitespace();
+                if (p.peek() != '"') {
+                    throw p.error("expected a string key, found " + p.describeHere());
+                }
+                String key = p.string();
+                p.skipWhitespace();
+                p.expect(':');
+                p.skipWhitespace();
+                reader.read(key, p);
+                p.skipWhitespace();
+                char c = p.peek();
+                p.pos++;
+                if (c == '}') {
+                    break;
+                }
+                if (c != ',') {
+                    p.pos--;
+                    throw p.error("expected ',' or '}', found " + p.describeHere());
+                }
+            }
+        }
+        p.skipWhitespace();
+        if (p.pos != text.length()) {
+            throw p.error("unexpected " + p.describeHere() + " after the JSON value");
+        }
+    }
+
+    /** The next value, as {@link #parse} reads it (nested one level down). */
+    Object value() throws JsonException {
+        return value(1);
+    }
+
+    /** An error at the current position. */
+    JsonException errorHere(String message) {
+        return error(message);
+    }
+
     private Object value(int depth) throws JsonException {
         if (depth > MAX_DEPTH) {
             throw error("nesting deeper than " + MAX_DEPTH);

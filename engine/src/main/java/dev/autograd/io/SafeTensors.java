@@ -13,9 +13,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The safetensors format (Hugging Face): an unsigned 64-bit little-endian header length N, N bytes of
@@ -92,48 +94,37 @@ public final class SafeTensors {
         if (n > size - 8) {
             throw bad(where, "header length " + n + " runs past the end of the file (" + size + " bytes): truncated?");
         }
-        ByteBuffer headerBytes = ByteBuffer.allocate((int) n);
-        readFully(ch, headerBytes, 8, where);
-        headerBytes.flip();
-        String text;
-        try {
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(headerBytes).toString();
-        } catch (CharacterCodingException e) {
-            throw bad(where, "the header is not valid UTF-8");
-        }
+        String text = utf8(readHeader(ch, (int) n, where), where);
         if (!text.startsWith("{")) {
             throw bad(where, "the header does not start with '{'");
-        }
-        Object json;
-        try {
-            json = Json.parse(text);
-        } catch (Json.JsonException e) {
-            throw bad(where, "the header is not valid JSON: " + e.getMessage());
-        }
-        if (!(json instanceof Map<?, ?> map)) {
-            throw bad(where, "the header is not a JSON object");
         }
         long dataLength = size - 8 - n;
         LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
         List<Entry> entries = new ArrayList<>();
-        for (Map.Entry<?, ?> e : map.entrySet()) {
-            String name = (String) e.getKey();
-            if (name.equals(METADATA)) {
-                if (!(e.getValue() instanceof Map<?, ?> m)) {
-                    throw bad(where, "__metadata__ is not an object of strings");
+        Set<String> names = new HashSet<>();
+        try {
+            // member by member: only the compact Entry of each tensor is kept, never the JSON tree
+            Json.parseMembers(text, (name, parser) -> {
+                if (!names.add(name)) {
+                    throw parser.errorHere("duplicate key " + Json.quote(name));
                 }
-                for (Map.Entry<?, ?> kv : m.entrySet()) {
-                    if (!(kv.getValue() instanceof String v)) {
-                        throw bad(where, "__metadata__ value of " + Json.quote((String) kv.getKey()) + " is not a string");
+                Object value = parser.value();
+                if (name.equals(METADATA)) {
+                    if (!(value instanceof Map<?, ?> m)) {
+                        throw bad(where, "__metadata__ is not an object of strings");
                     }
-                    metadata.put((String) kv.getKey(), v);
+                    for (Map.Entry<?, ?> kv : m.entrySet()) {
+                        if (!(kv.getValue() instanceof String v)) {
+                            throw bad(where, "__metadata__ value of " + Json.quote((String) kv.getKey()) + " is not a string");
+                        }
+                        metadata.put((String) kv.getKey(), v);
+                    }
+                } else {
+                    entries.add(entry(where, name, value));
                 }
-                continue;
-            }
-            entries.add(entry(where, name, e.getValue()));
+            });
+        } catch (Json.JsonException e) {
+            throw bad(where, "the header is not valid JSON: " + e.getMessage());
         }
         // the tensors must tile the data section: sorted by offsets, each starts where the last ended
         List<Entry> sorted = new ArrayList<>(entries);
@@ -246,6 +237,34 @@ public final class SafeTensors {
                 }
             }
         });
+    }
+
+    private static byte[] readHeader(FileChannel ch, int n, String where) throws IOException {
+        byte[] bytes = new byte[n];
+        readFully(ch, ByteBuffer.wrap(bytes), 8, where);
+        return bytes;
+    }
+
+    /** Strict UTF-8; an ASCII header (the usual case) becomes a String without a char[] in between. */
+    private static String utf8(byte[] bytes, String where) {
+        boolean ascii = true;
+        for (byte b : bytes) {
+            if (b < 0) {
+                ascii = false;
+                break;
+            }
+        }
+        if (ascii) {
+            return new String(bytes, StandardCharsets.US_ASCII);
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw bad(where, "the header is not valid UTF-8");
+        }
     }
 
     static void readFully(FileChannel ch, ByteBuffer buffer, long position, String where) throws IOException {

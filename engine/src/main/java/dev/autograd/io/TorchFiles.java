@@ -40,6 +40,14 @@ final class TorchFiles {
 
     static final BigInteger LEGACY_MAGIC = new BigInteger("1950a86a20f9469cfc6c", 16);
     static final long LEGACY_PROTOCOL = 1001;
+    /**
+     * Tensors are copied out of their storages, so views repeating one storage (or stride-0 views)
+     * could make a small file fill the heap: the tensors may take at most this many times the file's
+     * size, or {@link #MIN_MATERIALIZED_BOUND} bytes. PyTorch files hold each weight once (tied
+     * weights twice), far below.
+     */
+    static final long MAX_MATERIALIZED_RATIO = 16;
+    static final long MIN_MATERIALIZED_BOUND = 256L << 20;
     /** Deflate expands at most ~1032:1; a compressed entry claiming more is corrupt (PyTorch stores, never deflates). */
     private static final long MAX_DEFLATE_RATIO = 1100;
 
@@ -94,6 +102,7 @@ final class TorchFiles {
             if (!readData) {
                 return new ZipResult(null, parsed.infos());
             }
+            checkMaterializedSize(parsed, fileSize, where);
             Map<Storage, MemorySegment> loaded = new HashMap<>();
             LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
             for (Map.Entry<String, TensorRef> e : parsed.refs.entrySet()) {
@@ -249,6 +258,7 @@ final class TorchFiles {
             if (!readData) {
                 return new ZipResult(null, parsed.infos());
             }
+            checkMaterializedSize(parsed, size, where);
             Object keys = new TorchUnpickler(in, where, noPid).load();
             if (!(keys instanceof List<?> keyList)) {
                 throw new WeightsException(where + ": corrupt legacy PyTorch file: the storage key list is a "
@@ -318,6 +328,20 @@ final class TorchFiles {
     }
 
     // ---------------------------------------------------------------- shared
+
+    /** Refuses files whose tensors, copied out of their storages, would take far more memory than the file. */
+    private static void checkMaterializedSize(Parsed parsed, long fileSize, String where) {
+        long total = 0;
+        for (TensorRef r : parsed.refs.values()) {
+            total += TensorData.numel(r.size()) * r.storage().storage().dtype().itemSize(); // < 2^34 each
+        }
+        long bound = Math.max(MIN_MATERIALIZED_BOUND, MAX_MATERIALIZED_RATIO * fileSize);
+        if (total > bound) {
+            throw new WeightsException(where + ": its tensors would take " + total + " bytes in memory, more than "
+                    + MAX_MATERIALIZED_RATIO + " times the file's " + fileSize + " bytes (views repeating a storage?): "
+                    + "corrupt or hostile");
+        }
+    }
 
     /** The pickled object must be a dict of str to tensor. */
     private static Parsed stateDict(Object root, String where) {

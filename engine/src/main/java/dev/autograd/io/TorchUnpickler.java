@@ -29,8 +29,9 @@ import java.util.function.Function;
  * load with an error naming it. The opcodes that instantiate arbitrary classes (INST, OBJ, NEWOBJ,
  * NEWOBJ_EX), the extension registry (EXT1/2/4) and out-of-band buffers are refused.
  *
- * <p>Every read is checked against the bytes left, every opcode consumes at least one byte, so a
- * hostile pickle ends in a {@link WeightsException}, never a hang or a large allocation. Dict keys
+ * <p>Every read is checked against the bytes left, every opcode consumes at least one byte, and the
+ * objects one pickle may create are capped ({@link #MAX_PUSHES}), so a hostile pickle ends in a
+ * {@link WeightsException}, never a hang or a large allocation. Dict keys
  * must be scalars, so no hostile structure is ever hashed, compared or printed recursively.
  */
 final class TorchUnpickler {
@@ -71,8 +72,16 @@ final class TorchUnpickler {
     static final String ALLOWED = "collections.OrderedDict, torch._utils._rebuild_tensor_v2, "
             + "torch._utils._rebuild_parameter, torch.Size and the torch.*Storage classes";
 
-    private static final Object MARK_SENTINEL = new Object();
     static final int MAX_DIMS = 64;
+    /**
+     * Pushes and marks one pickle may make. Every opcode is a byte or more, but a one-byte opcode can
+     * create an object of ~60 bytes, so without a budget a 50 MB pickle of EMPTY_DICTs would need
+     * gigabytes. A state_dict makes about 25 pushes per tensor: this allows some 80,000 tensors and
+     * bounds the unpickler's memory to roughly 150 MB.
+     */
+    static final int MAX_PUSHES = 2_000_000;
+
+    private int pushes;
 
     private final ByteBuffer in;
     private final String where;
@@ -110,6 +119,7 @@ final class TorchUnpickler {
                     return stack.getFirst();
                 }
                 case '(' -> {
+                    count();
                     marks.add(stack.size());
                 }
                 case '0' -> pop();
@@ -343,7 +353,14 @@ final class TorchUnpickler {
     }
 
     private void push(Object o) {
+        count();
         stack.add(o);
+    }
+
+    private void count() {
+        if (++pushes > MAX_PUSHES) {
+            throw bad("more than " + MAX_PUSHES + " objects; a state_dict needs far fewer");
+        }
     }
 
     private Object pop() {

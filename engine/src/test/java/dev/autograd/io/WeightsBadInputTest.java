@@ -52,7 +52,7 @@ class WeightsBadInputTest {
         fails(safetensors(-1L, "{}", 0), "header length 18446744073709551615 is out of range");
         fails(safetensors(1000, ok, 8), "runs past the end of the file");
         fails(safetensors("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", 8), "not valid JSON");
-        fails(safetensors("{\"a\":1,\"a\":2}", 0), "duplicate key");
+        fails(safetensors(ok.replace("}}", "},") + ok.substring(1), 8), "duplicate key \"a\"");
         fails(safetensors(ok, 4), "truncated");
         fails(safetensors(ok, 12), "the data section holds 12 bytes");
         fails(safetensors(ok.replace("[2]", "[3]"), 8), "needs 12 bytes but its data_offsets span 8");
@@ -147,16 +147,42 @@ class WeightsBadInputTest {
         fails(pickleZip(pickle("\u0080\u0002}X\u0005\u0000\u0000\u0000epochK\u0003s.")), "entry \"epoch\" is a int, not a tensor");
     }
 
+    @Test
+    void picklesThatWouldFillTheHeap() throws IOException {
+        // 3 MB of EMPTY_DICT: a 56-byte map per byte without the object budget
+        fails(pickleZip(pickle("\u0080\u0002" + "}".repeat(3_000_000) + ".")), "more than 2000000 objects");
+        fails(pickleZip(pickle("\u0080\u0002" + "(".repeat(3_000_000) + ".")), "more than 2000000 objects");
+        // one float viewed 2^30 times through stride 0: 4 GiB from a few hundred bytes
+        String tensor = "\u0080\u0002}(X\u0003\u0000\u0000\u0000big"
+                + "ctorch._utils\n_rebuild_tensor_v2\n"
+                + "((X\u0007\u0000\u0000\u0000storagectorch\nFloatStorage\nX\u0001\u0000\u0000\u00000"
+                + "X\u0003\u0000\u0000\u0000cpuK\u0001tQ"
+                + "K\u0000J\u0000\u0000\u0000\u0040\u0085K\u0000\u0085\u0089)tRu.";
+        Path f = pickleZip(pickle(tensor), new byte[4]);
+        assertTrue(Weights.list(f).getFirst().numel() == 1L << 30); // listing reads no data: fine
+        fails(f, "its tensors would take 4294967296 bytes in memory, more than 16 times the file's");
+    }
+
     private static byte[] pickle(String latin1) {
         return latin1.getBytes(StandardCharsets.ISO_8859_1);
     }
 
     private Path pickleZip(byte[] pkl) throws IOException {
+        return pickleZip(pkl, null);
+    }
+
+    /** A zip as torch.save writes it: archive/data.pkl, and archive/data/0 when {@code storage0} is given. */
+    private Path pickleZip(byte[] pkl, byte[] storage0) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
             zip.putNextEntry(new ZipEntry("archive/data.pkl"));
             zip.write(pkl);
             zip.closeEntry();
+            if (storage0 != null) {
+                zip.putNextEntry(new ZipEntry("archive/data/0"));
+                zip.write(storage0);
+                zip.closeEntry();
+            }
         }
         Path f = tmp.resolve("p" + System.nanoTime() + ".pth");
         Files.write(f, bytes.toByteArray());
