@@ -204,7 +204,15 @@ def div_inplace(a, b):
     return y
 
 
+def relu_inplace(a):
+    y = a * 1
+    y.relu_()
+    return y
+
+
 op("mul_inplace", mul_inplace, rnd(3), rnd(3))
+op("relu_inplace", relu_inplace, rnd(6))
+op("relu_chain", lambda a: ((a * 2).relu() * 3 + a.relu()).relu(), rnd(8))
 op("div_inplace", div_inplace, rnd(3), rnd(3, lo=0.5, hi=2.0))
 
 # ---------------------------------------------------------------- errors

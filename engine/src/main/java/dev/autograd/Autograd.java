@@ -273,7 +273,7 @@ public final class Autograd {
                 node.checkRunnable();
                 if (node.fn != null) {
                     long t0 = Profiler.enabled ? Profiler.backwardStart() : 0;
-                    grads.bind(node);
+                    grads.bind(node, owned && node.capture < 0);
                     node.fn.apply(buf, grads);
                     if (t0 != 0) {
                         Profiler.backwardEnd(node, t0);

@@ -28,8 +28,29 @@ public final class Grads {
         this.accumulateLeaves = accumulateLeaves;
     }
 
-    void bind(Node node) {
+    private boolean gradOwned;
+
+    void bind(Node node, boolean gradOwned) {
         this.node = node;
+        this.gradOwned = gradOwned;
+    }
+
+    /**
+     * True when the incoming {@code grad} belongs to this call alone: the closure may overwrite it and
+     * pass it on with {@link #accumulateFresh} (ReLU's backward does, allocating nothing).
+     */
+    public boolean ownsGrad() {
+        return gradOwned;
+    }
+
+    /**
+     * True when input i has no gradient yet (and is not a leaf whose existing .grad is accumulated in
+     * place): a closure may then write a fresh array with an overwriting kernel and hand it over with
+     * {@link #accumulateFresh}, instead of accumulating into zeros.
+     */
+    public boolean isEmpty(int i) {
+        Node target = node.next[i];
+        return target != null && target.buf == null && !isDirectCandidate(target);
     }
 
     /** True when input i requires a gradient. */

@@ -1100,7 +1100,55 @@ public final class Tensor {
 
     /** relu: self: threshold_backward(grad, result, 0). */
     public Tensor relu() {
-        return unary(Unary.RELU, "ReluBackward0", false, true);
+        Tensor a = arith();
+        Tensor c = a.contiguous ? a : a.contiguousCopy();
+        float[] out = new float[numel];
+        K.unary(Unary.RELU, c.data, c.offset, out, 0, numel);
+        Tensor result = wrap(out, shape.clone());
+        if (Autograd.needsGrad(a)) {
+            Autograd.record1(result, "ReluBackward0", reluBackward(out, 0, numel), a).save(result);
+        }
+        return result;
+    }
+
+    /**
+     * {@code relu_()}: in place, as torchvision's {@code ReLU(inplace=True)}; saves the result (this),
+     * so nothing else is allocated. Refused on leaves that require grad, as every in-place op.
+     */
+    public Tensor relu_() {
+        checkInPlace(null);
+        if (dtype != DType.FLOAT32) {
+            throw new AutogradException("relu_() needs a float32 tensor, got " + dtype);
+        }
+        if (!contiguous) {
+            return assign(relu());
+        }
+        K.unary(Unary.RELU, data, offset, data, offset, numel);
+        version.value++;
+        if (Autograd.needsGrad(this)) {
+            // the edge is taken from this tensor's history before the new node replaces it
+            Autograd.record1(this, "ReluBackward0", reluBackward(data, offset, numel), this).save(this);
+        }
+        return this;
+    }
+
+    /**
+     * ReLU's backward from the saved result {@code y}: in place into the incoming gradient when it is
+     * ours to reuse, into a fresh array when the input has no gradient yet, else accumulated.
+     */
+    private static Backward reluBackward(float[] y, int yOffset, int n) {
+        return (grad, g) -> {
+            if (g.ownsGrad() && g.isEmpty(0)) {
+                K.reluMask(y, yOffset, grad.data(), grad.offset(), grad.data(), grad.offset(), n);
+                g.accumulateFresh(0, grad);
+            } else if (g.isEmpty(0)) {
+                float[] fresh = new float[n];
+                K.reluMask(y, yOffset, grad.data(), grad.offset(), fresh, 0, n);
+                g.accumulateFresh(0, wrap(fresh, g.inputShape(0)));
+            } else {
+                K.reluBackward(grad.data(), grad.offset(), y, yOffset, g.buffer(0), 0, n);
+            }
+        };
     }
 
     /** sigmoid: self: grad * result * (1 - result). */

@@ -250,4 +250,15 @@ class AutogradTest {
         assertEquals(1L, n.longItem());
         assertEquals("tensor([1., 2.])", Torch.tensor(1f, 2f).add(Torch.tensor(true, false).mul(0f)).toString());
     }
+
+    @Test
+    void reluInPlaceOnViewsWithoutGrad() {
+        Tensor x = Torch.tensor(new float[][] {{-1f, 2f}, {3f, -4f}});
+        Tensor t = x.t();
+        assertSame(t, t.relu_());
+        assertArrayEquals(new float[] {0, 2, 3, 0}, x.toArray());
+        assertEquals(1, x.version());
+        Tensor leaf = Torch.ones(2).requiresGrad_();
+        assertThrows(AutogradException.class, leaf::relu_);
+    }
 }

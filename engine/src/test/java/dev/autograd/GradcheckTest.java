@@ -23,6 +23,12 @@ class GradcheckTest {
         return leaf(-2f, 2f, shape);
     }
 
+    /** A leaf with magnitudes in [0.2, 2) and random signs: away from the kinks of relu and abs. */
+    static Tensor kinkFree(int... shape) {
+        Tensor sign = Tensor.rand(GEN, shape).lt(0.5f).toFloat().mul(2f).sub(1f);
+        return Tensor.rand(GEN, shape).mul(1.8f).add(0.2f).mul(sign).requiresGrad_();
+    }
+
     /** A non-contiguous leaf view: the transpose of a [b, a] leaf. */
     static Tensor transposed(int a, int b) {
         return leaf(b, a).t();
@@ -67,6 +73,11 @@ class GradcheckTest {
         check("sqrt", t -> t[0].sqrt(), leaf(0.5f, 3f, 5));
         check("abs", t -> t[0].abs(), leaf(0.2f, 2f, 5).mul(-1f).detach().requiresGrad_());
         check("relu", t -> t[0].relu(), Tensor.of(-1f, -0.5f, 0.5f, 2f).requiresGrad_());
+        check("relu nc", t -> t[0].t().relu(), kinkFree(4, 3));
+        check("relu owned grad", t -> t[0].mul(2f).relu().mul(3f), kinkFree(3, 4));
+        check("relu shared grad", t -> t[0].relu().add(t[0]), kinkFree(3, 4));
+        check("relu_", t -> t[0].mul(1f).relu_().mul(t[0]), kinkFree(3, 4));
+        check("abs mixed", t -> t[0].abs(), kinkFree(2, 5));
         check("sigmoid", t -> t[0].sigmoid(), leaf(3, 4));
         check("tanh", t -> t[0].tanh(), transposed(2, 3));
         check("reciprocal", t -> t[0].reciprocal(), leaf(0.5f, 2f, 4));

@@ -89,6 +89,8 @@ class OpsFixtureTest {
         op("reshape_t_view", t -> t[0].t().reshape(3, 2, 2));
         op("mul_inplace", t -> t[0].mul(1f).mul_(t[1]));
         op("div_inplace", t -> t[0].mul(1f).div_(t[1]));
+        op("relu_inplace", t -> t[0].mul(1f).relu_());
+        op("relu_chain", t -> t[0].mul(2f).relu().mul(3f).add(t[0].relu()).relu());
     }
 
     static void assertClose(float[] expected, float[] actual, String what) {

@@ -216,4 +216,12 @@ public interface Kernels {
     default void addIntoStrided(int[] shape, float[] x, int xOffset, float[] out, int outOffset, int[] outStrides) {
         ScalarKernels.stridedLoop(shape, x, xOffset, out, outOffset, outStrides, true);
     }
+
+    /**
+     * {@code out[i] = y[i] > 0 ? grad[i] : 0}, overwriting: ReLU's backward when the gradient buffer is
+     * fresh or may be reused in place ({@code out} may alias {@code grad} at the same offset).
+     */
+    default void reluMask(float[] y, int yOffset, float[] grad, int gradOffset, float[] out, int outOffset, int n) {
+        ScalarKernels.reluMaskLoop(y, yOffset, grad, gradOffset, out, outOffset, n);
+    }
 }

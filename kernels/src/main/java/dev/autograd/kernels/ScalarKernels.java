@@ -633,4 +633,10 @@ public class ScalarKernels implements Kernels {
             }
         }
     }
+
+    static void reluMaskLoop(float[] y, int yOffset, float[] grad, int gradOffset, float[] out, int outOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOffset + i] = y[yOffset + i] > 0f ? grad[gradOffset + i] : 0f;
+        }
+    }
 }
