@@ -123,6 +123,19 @@ class GradcheckTest {
     }
 
     @Test
+    void zeroDimTensors() {
+        check("mul 0-dim", t -> t[0].mul(t[1]), leaf(2, 3), leaf());
+        check("div by 0-dim", t -> t[0].div(t[1]), leaf(3), leaf(0.5f, 2f));
+        check("0-dim over vector", t -> t[0].div(t[1]), leaf(), leaf(0.5f, 2f, 4));
+        check("0-dim exp", t -> t[0].exp(), leaf());
+        check("0-dim pow", t -> t[0].pow(3f), leaf());
+        check("0-dim sum", t -> t[0].sum(), leaf());
+        check("0-dim mean", t -> t[0].mean(), leaf());
+        check("0-dim expand", t -> t[0].expand(2, 3).mul(Tensor.arange(6f).reshape(2, 3)), leaf());
+        check("0-dim unsqueeze", t -> t[0].unsqueeze(0).mul(Tensor.arange(1f, 3f, 1f)), leaf());
+    }
+
+    @Test
     void compositeGraph() {
         Tensor x = leaf(3, 4);
         Tensor w = leaf(4, 2);
