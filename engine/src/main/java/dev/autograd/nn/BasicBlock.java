@@ -19,7 +19,7 @@ public class BasicBlock extends Module {
         // Both conv1 and downsample downsample the input when stride != 1
         this.conv1 = registerModule("conv1", ResNet.conv3x3(inplanes, planes, stride));
         this.bn1 = registerModule("bn1", new BatchNorm2d(planes));
-        this.relu = registerModule("relu", new ReLU());
+        this.relu = registerModule("relu", new ReLU(true));
         this.conv2 = registerModule("conv2", ResNet.conv3x3(planes, planes, 1));
         this.bn2 = registerModule("bn2", new BatchNorm2d(planes));
         if (downsample != null) {

@@ -41,7 +41,7 @@ public class ResNet extends Module {
         this.inplanes = baseWidth;
         this.conv1 = registerModule("conv1", new Conv2d(3, inplanes, 7, 2, 3, false));
         this.bn1 = registerModule("bn1", new BatchNorm2d(inplanes));
-        this.relu = registerModule("relu", new ReLU());
+        this.relu = registerModule("relu", new ReLU(true));
         this.maxpool = registerModule("maxpool", new MaxPool2d(3, 2, 1));
         this.layer1 = registerModule("layer1", makeLayer(baseWidth, layers[0], 1));
         this.layer2 = registerModule("layer2", makeLayer(baseWidth * 2, layers[1], 2));
