@@ -18,6 +18,8 @@ final class BenchOptions {
 
     enum Impl { simd, scalar }
 
+    enum Clock { wall, cpu }
+
     @Option(names = "--threads", paramLabel = "T", description = "Kernel threads (default: available processors).")
     Integer threads;
 
@@ -30,12 +32,17 @@ final class BenchOptions {
     int repeats;
 
     @Option(names = "--warmup", paramLabel = "SECONDS", defaultValue = "1.0",
-            description = "Warm-up time before timing (JIT compilation). Default: ${DEFAULT-VALUE}.")
+            description = "Minimum warm-up time before timing; warm-up goes on while times still improve. Default: ${DEFAULT-VALUE}.")
     double warmup;
 
     @Option(names = "--impl", paramLabel = "IMPL", defaultValue = "simd",
             description = "simd (the provider's choice) or scalar (the reference loops). Default: ${DEFAULT-VALUE}.")
     Impl impl;
+
+    @Option(names = "--clock", paramLabel = "CLOCK", defaultValue = "wall",
+            description = "wall (elapsed time) or cpu (the calling thread's CPU time: with --threads 1 all the work"
+                    + " runs on it, and the figure barely moves when other jobs share the cores). Default: ${DEFAULT-VALUE}.")
+    Clock clock;
 
     /** Validates the shared options and applies the thread count; returns the kernels to time. */
     Kernels setUp(CommandLine cli) {
@@ -47,6 +54,9 @@ final class BenchOptions {
         }
         if (!(warmup >= 0)) {
             throw new CommandLine.ParameterException(cli, "--warmup must be >= 0, got " + warmup);
+        }
+        if (clock == Clock.cpu && threads() != 1) {
+            throw new CommandLine.ParameterException(cli, "--clock cpu needs --threads 1 (other threads' work is not counted)");
         }
         Parallel.setThreads(threads());
         return impl == Impl.scalar ? KernelProvider.scalar() : KernelProvider.get();
@@ -62,19 +72,43 @@ final class BenchOptions {
         }
     }
 
-    /** Runs {@code op} for the warm-up time (at least twice), then returns the median of the repeats, in seconds. */
+    /**
+     * Warms up, then returns the median of the timed repeats, in seconds. Warm-up runs for at least
+     * {@code --warmup} seconds and then until the JIT has settled: windows of runs until the best
+     * time of a window no longer improves on the previous one by 5% (the Vector API is many times
+     * slower before C2 compiles it, and C2 compiles late when the cores are shared), at most 20x
+     * the warm-up time.
+     */
+    private long now() {
+        return clock == Clock.cpu ? CPU.getCurrentThreadCpuTime() : System.nanoTime();
+    }
+
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+
     double medianSeconds(Runnable op) {
-        long warmupEnd = System.nanoTime() + (long) (warmup * 1e9);
-        int warm = 0;
-        while (warm < 2 || System.nanoTime() < warmupEnd) {
-            op.run();
-            warm++;
+        long start = System.nanoTime();
+        long minEnd = start + (long) (warmup * 1e9);
+        long maxEnd = start + (long) (20 * warmup * 1e9);
+        double previousBest = Double.MAX_VALUE;
+        while (warmup > 0) {
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < 5; i++) {
+                long t0 = now();
+                op.run();
+                best = Math.min(best, (now() - t0) * 1e-9);
+            }
+            long now = System.nanoTime();
+            boolean settled = best >= 0.95 * previousBest;
+            previousBest = Math.min(previousBest, best);
+            if (now >= maxEnd || now >= minEnd && settled) {
+                break;
+            }
         }
         double[] times = new double[repeats];
         for (int r = 0; r < repeats; r++) {
-            long t0 = System.nanoTime();
+            long t0 = now();
             op.run();
-            times[r] = (System.nanoTime() - t0) * 1e-9;
+            times[r] = (now() - t0) * 1e-9;
         }
         Arrays.sort(times);
         return repeats % 2 == 1 ? times[repeats / 2] : (times[repeats / 2 - 1] + times[repeats / 2]) / 2;

@@ -858,6 +858,29 @@ public class PanamaKernels extends ScalarKernels {
     @Override
     public void maxDim(float[] x, int xOffset, int outer, int reduce, int inner,
                        float[] out, int outOffset, long[] argmax) {
+        if (inner == 1 && reduce >= 4 * L) {
+            // a max over contiguous rows (argmax over classes): the vector max, then the first
+            // index holding it (or the first NaN, which wins as in PyTorch)
+            for (int o = 0; o < outer; o++) {
+                int base = xOffset + o * reduce;
+                float m = max(x, base, reduce);
+                out[outOffset + o] = m;
+                if (argmax != null) {
+                    int r = 0;
+                    if (m != m) {
+                        while (x[base + r] == x[base + r]) {
+                            r++;
+                        }
+                    } else {
+                        while (x[base + r] != m) {
+                            r++;
+                        }
+                    }
+                    argmax[o] = r;
+                }
+            }
+            return;
+        }
         if (inner < L || reduce == 0) {
             super.maxDim(x, xOffset, outer, reduce, inner, out, outOffset, argmax);
             return;

@@ -4,6 +4,7 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.IntConsumer;
 
 /**
@@ -116,16 +117,27 @@ public final class Parallel {
         int helpers = Math.min(tasks, threads) - 1;
         ForkJoinTask<?>[] submitted = new ForkJoinTask<?>[helpers];
         ForkJoinPool p = pool();
+        // per helper: 0 = not started, 1 = working, 2 = called off by the caller
+        AtomicIntegerArray state = new AtomicIntegerArray(helpers);
         for (int h = 0; h < helpers; h++) {
-            submitted[h] = p.submit(drain);
+            int id = h;
+            submitted[h] = p.submit(() -> {
+                if (state.compareAndSet(id, 0, 1)) {
+                    drain.run();
+                }
+            });
         }
         RUNNING.set(true);
         try {
             drain.run();
         } finally {
             RUNNING.set(false);
-            for (ForkJoinTask<?> task : submitted) {
-                task.join();
+            for (int h = 0; h < helpers; h++) {
+                // a helper that has not started yet (its core is busy elsewhere) would find no
+                // work left: call it off rather than wait for the OS to schedule it
+                if (!state.compareAndSet(h, 0, 2)) {
+                    submitted[h].join();
+                }
             }
         }
     }

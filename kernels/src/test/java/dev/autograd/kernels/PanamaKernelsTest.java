@@ -176,7 +176,7 @@ class PanamaKernelsTest {
     static Stream<Arguments> dims() {
         return Stream.of(Arguments.of(1, 1, 1), Arguments.of(3, 7, 1), Arguments.of(2, 5, 17),
                 Arguments.of(4, 33, 16), Arguments.of(1, 1000, 33), Arguments.of(3, 15, 100),
-                Arguments.of(2, 17, 4099), Arguments.of(5, 0, 7));
+                Arguments.of(2, 17, 4099), Arguments.of(5, 0, 7), Arguments.of(3, 1000, 1), Arguments.of(2, 4099, 1));
     }
 
     @ParameterizedTest(name = "outer={0} reduce={1} inner={2}")
