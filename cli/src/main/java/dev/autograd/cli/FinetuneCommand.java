@@ -46,6 +46,10 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "3", description = "Fine-tuning steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
+    @Option(names = "--warmup", defaultValue = "3",
+            description = "Untimed steps before the timed ones, for each of the two runs (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
     @Option(names = "--threads", description = "Kernel threads (default: the available processors).")
     Integer threads;
 
@@ -60,6 +64,9 @@ final class FinetuneCommand implements Callable<Integer> {
         check("--batch", batch);
         check("--size", size);
         check("--steps", steps);
+        if (warmup < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--warmup must be at least 0, got " + warmup);
+        }
         if (threads != null) {
             check("--threads", threads);
             Parallel.setThreads(threads);
@@ -82,7 +89,7 @@ final class FinetuneCommand implements Callable<Integer> {
             }
         }
         List<Tensor[]> batches = new ArrayList<>();
-        for (int i = 0; i < steps + 1; i++) {
+        for (int i = 0; i < warmup + steps; i++) {
             batches.add(new Tensor[] {Tensor.rand(batch, 3, size, size), randomClasses(batch, 10)});
         }
         out.printf("resnet18 frozen (%d parameters, %,d values), fc = Linear(512, 10), SGD(lr=1e-2, momentum=0.9) over "
@@ -109,7 +116,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 changed.add(e.getKey());
             }
         }
-        out.printf("frozen parameters bit-identical after %d steps: %d of %d%s%n", steps + 1, identical, frozen.size(),
+        out.printf("frozen parameters bit-identical after %d steps: %d of %d%s%n", warmup + steps, identical, frozen.size(),
                 changed.isEmpty() ? "" : " (changed: " + String.join(", ", changed) + ")");
 
         // the same step with nothing frozen
@@ -130,10 +137,10 @@ final class FinetuneCommand implements Callable<Integer> {
 
     private final List<Float> lossValues = new ArrayList<>();
 
-    /** One untimed warm-up step on the first batch, then one timed step per remaining batch. */
+    /** Untimed warm-up steps on the first batches (the JIT compiles the kernels), then one timed step per batch. */
     private StepTimes run(ResNet model, SGD optimizer, List<Tensor[]> batches, boolean recordLosses) {
         StepTimes times = new StepTimes();
-        boolean bar = batches.size() > 2 && StepTimes.stderrIsTerminal();
+        boolean bar = steps > 1 && StepTimes.stderrIsTerminal();
         try (var progress = new StepTimes.Progress(bar, batches.size(), recordLosses ? "finetune" : "full step")) {
             for (int i = 0; i < batches.size(); i++) {
                 optimizer.zeroGrad();
@@ -144,7 +151,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 long t2 = System.nanoTime();
                 optimizer.step();
                 long t3 = System.nanoTime();
-                if (i > 0) {
+                if (i >= warmup) {
                     times.add(t0, t1, t2, t3);
                     if (recordLosses) {
                         lossValues.add(loss.item());

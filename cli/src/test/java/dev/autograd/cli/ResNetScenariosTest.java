@@ -41,7 +41,7 @@ class ResNetScenariosTest {
 
     @Test
     void finetuneTrainsOnlyFcAndKeepsFrozenWeights() {
-        Object[] r = MainTest.run("run", "finetune", "--batch", "2", "--size", "32", "--steps", "1", "--threads", "1");
+        Object[] r = MainTest.run("run", "finetune", "--batch", "2", "--size", "32", "--steps", "1", "--warmup", "1", "--threads", "1");
         assertEquals(0, r[0], r[1] + "\n" + r[2]);
         String out = (String) r[1];
         assertTrue(out.contains("parameters that received gradients: fc.weight, fc.bias\n"), out);
