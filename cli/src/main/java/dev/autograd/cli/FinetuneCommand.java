@@ -47,7 +47,7 @@ final class FinetuneCommand implements Callable<Integer> {
     int steps;
 
     @Option(names = "--warmup", defaultValue = "3",
-            description = "Untimed steps before the timed ones, for each of the two runs (default: ${DEFAULT-VALUE}).")
+            description = "Untimed steps before the timed ones (default: ${DEFAULT-VALUE}).")
     int warmup;
 
     @Option(names = "--threads", description = "Kernel threads (default: the available processors).")
@@ -96,7 +96,24 @@ final class FinetuneCommand implements Callable<Integer> {
                 + "all %d parameters; data rand(%d, 3, %d, %d), cross-entropy%n", frozen.size(), frozenValues,
                 model.parameters().size(), batch, size, size);
 
-        StepTimes fine = run(model, optimizer, batches, true);
+        // the same step with nothing frozen, alternated step by step with the fine-tuning so that JIT
+        // warm-up and machine drift hit both alike
+        ResNet full = ResNet.resnet18();
+        full.setChild("fc", new Linear(512, 10));
+        SGD fullOptimizer = new SGD(full.parameters(), 1e-2, 0.9);
+        StepTimes fine = new StepTimes();
+        StepTimes all = new StepTimes();
+        boolean bar = steps > 1 && StepTimes.stderrIsTerminal();
+        try (var progress = new StepTimes.Progress(bar, batches.size(), "finetune + full step")) {
+            for (int i = 0; i < batches.size(); i++) {
+                float loss = step(model, optimizer, batches.get(i), i >= warmup ? fine : null);
+                if (i >= warmup) {
+                    lossValues.add(loss);
+                }
+                step(full, fullOptimizer, batches.get(i), i >= warmup ? all : null);
+                progress.update(i + 1, "");
+            }
+        }
         for (int i = 0; i < fine.total.size(); i++) {
             out.printf("step %d: loss %s  %.2f ms%n", i + 1, StepTimes.json(lossValues.get(i)), fine.total.get(i));
         }
@@ -119,11 +136,6 @@ final class FinetuneCommand implements Callable<Integer> {
         out.printf("frozen parameters bit-identical after %d steps: %d of %d%s%n", warmup + steps, identical, frozen.size(),
                 changed.isEmpty() ? "" : " (changed: " + String.join(", ", changed) + ")");
 
-        // the same step with nothing frozen
-        dev.autograd.Generator.current().manualSeed(seed);
-        ResNet full = ResNet.resnet18();
-        full.setChild("fc", new Linear(512, 10));
-        StepTimes all = run(full, new SGD(full.parameters(), 1e-2, 0.9), batches, false);
         out.printf("median step: fine-tuning %.2f ms (forward %.2f, backward %.2f, step %.2f); full step %.2f ms "
                         + "(forward %.2f, backward %.2f, step %.2f): %.2fx%n",
                 StepTimes.median(fine.total), StepTimes.median(fine.forward), StepTimes.median(fine.backward),
@@ -137,30 +149,20 @@ final class FinetuneCommand implements Callable<Integer> {
 
     private final List<Float> lossValues = new ArrayList<>();
 
-    /** Untimed warm-up steps on the first batches (the JIT compiles the kernels), then one timed step per batch. */
-    private StepTimes run(ResNet model, SGD optimizer, List<Tensor[]> batches, boolean recordLosses) {
-        StepTimes times = new StepTimes();
-        boolean bar = steps > 1 && StepTimes.stderrIsTerminal();
-        try (var progress = new StepTimes.Progress(bar, batches.size(), recordLosses ? "finetune" : "full step")) {
-            for (int i = 0; i < batches.size(); i++) {
-                optimizer.zeroGrad();
-                long t0 = System.nanoTime();
-                Tensor loss = Functional.crossEntropy(model.forward(batches.get(i)[0]), batches.get(i)[1]);
-                long t1 = System.nanoTime();
-                loss.backward();
-                long t2 = System.nanoTime();
-                optimizer.step();
-                long t3 = System.nanoTime();
-                if (i >= warmup) {
-                    times.add(t0, t1, t2, t3);
-                    if (recordLosses) {
-                        lossValues.add(loss.item());
-                    }
-                }
-                progress.update(i + 1, "");
-            }
+    /** One step on one batch; its phase times go to {@code times} unless null (warm-up). Returns the loss. */
+    private static float step(ResNet model, SGD optimizer, Tensor[] batch, StepTimes times) {
+        optimizer.zeroGrad();
+        long t0 = System.nanoTime();
+        Tensor loss = Functional.crossEntropy(model.forward(batch[0]), batch[1]);
+        long t1 = System.nanoTime();
+        loss.backward();
+        long t2 = System.nanoTime();
+        optimizer.step();
+        long t3 = System.nanoTime();
+        if (times != null) {
+            times.add(t0, t1, t2, t3);
         }
-        return times;
+        return loss.item();
     }
 
     /** Class indices uniform in [0, classes) from the default generator. */
