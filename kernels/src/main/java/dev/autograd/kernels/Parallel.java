@@ -3,6 +3,7 @@ package dev.autograd.kernels;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.IntConsumer;
@@ -121,11 +122,17 @@ public final class Parallel {
         AtomicIntegerArray state = new AtomicIntegerArray(helpers);
         for (int h = 0; h < helpers; h++) {
             int id = h;
-            submitted[h] = p.submit(() -> {
-                if (state.compareAndSet(id, 0, 1)) {
-                    drain.run();
-                }
-            });
+            try {
+                submitted[h] = p.submit(() -> {
+                    if (state.compareAndSet(id, 0, 1)) {
+                        drain.run();
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                // setThreads shut this pool down after we took it: the caller drains the tasks alone
+                // (helpers never submitted stay "not started" and are called off below, never joined)
+                break;
+            }
         }
         RUNNING.set(true);
         try {
