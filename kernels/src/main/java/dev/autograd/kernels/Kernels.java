@@ -218,7 +218,7 @@ public interface Kernels {
     }
 
     /**
-     * {@code out[i] = y[i] > 0 ? grad[i] : 0}, overwriting: ReLU's backward when the gradient buffer is
+     * {@code out[i] = y[i] <= 0 ? 0 : grad[i]} (a NaN y passes grad, as PyTorch's threshold_backward), overwriting: ReLU's backward when the gradient buffer is
      * fresh or may be reused in place ({@code out} may alias {@code grad} at the same offset).
      */
     default void reluMask(float[] y, int yOffset, float[] grad, int gradOffset, float[] out, int outOffset, int n) {

@@ -225,15 +225,15 @@ public class PanamaKernels extends ScalarKernels {
                 case SQRT -> gv.mul(FloatVector.broadcast(S, 0.5f).div(FloatVector.fromArray(S, y, yo + i)));
                 case ABS -> {
                     FloatVector xv = FloatVector.fromArray(S, x, xo + i);
-                    // signum: +-0 and NaN keep x*0 (0 or NaN), positives 1, negatives -1
-                    FloatVector sign = xv.mul(0f).blend(one, xv.compare(VectorOperators.GT, 0f))
+                    // PyTorch's sgn: positives 1, negatives -1, +-0 and NaN 0
+                    FloatVector sign = zero.blend(one, xv.compare(VectorOperators.GT, 0f))
                             .blend(one.neg(), xv.compare(VectorOperators.LT, 0f));
                     yield gv.mul(sign);
                 }
                 case RELU -> {
-                    // multiply by 1/0 rather than select, exactly as the reference does
+                    // select, as PyTorch's threshold_backward: 0 where x <= 0 (also for an infinite grad), grad elsewhere (NaN x too)
                     FloatVector xv = FloatVector.fromArray(S, x, xo + i);
-                    yield gv.mul(zero.blend(one, xv.compare(VectorOperators.GT, 0f)));
+                    yield gv.blend(zero, xv.compare(VectorOperators.LE, 0f));
                 }
                 case SIGMOID -> {
                     FloatVector yv = FloatVector.fromArray(S, y, yo + i);
@@ -249,7 +249,7 @@ public class PanamaKernels extends ScalarKernels {
         for (; i < n; i++) {
             float xi = x == null ? 0f : x[xo + i];
             float yi = y == null ? 0f : y[yo + i];
-            out[oo + i] += g[go + i] * derivative(op, xi, yi);
+            out[oo + i] += backwardTerm(op, g[go + i], xi, yi);
         }
     }
 
@@ -270,13 +270,18 @@ public class PanamaKernels extends ScalarKernels {
             return;
         }
         int i = 0;
-        int bound = S.loopBound(n);
-        for (; i < bound; i += L) {
-            FloatVector.fromArray(S, x, xOffset + i).lanewise(VectorOperators.POW, exponent)
-                    .intoArray(out, outOffset + i);
+        if (exponent == 0.5f) {
+            // sqrt is IEEE-exact, as PyTorch's pow(x, 0.5) fast path
+            int bound = S.loopBound(n);
+            for (; i < bound; i += L) {
+                FloatVector.fromArray(S, x, xOffset + i).lanewise(VectorOperators.SQRT).intoArray(out, outOffset + i);
+            }
         }
+        // Other exponents: a scalar loop. VectorOperators.POW gives different bits interpreted and
+        // C2-compiled (measured on JDK 25: 29 of 4096 lanes), which made results depend on JIT timing;
+        // KernelFuzzTest caught it as "2 threads differ from 1 thread".
         for (; i < n; i++) {
-            out[outOffset + i] = (float) Math.pow(x[xOffset + i], exponent);
+            out[outOffset + i] = powScalar(x[xOffset + i], exponent);
         }
     }
 
@@ -287,11 +292,11 @@ public class PanamaKernels extends ScalarKernels {
             return;
         }
         int i = 0;
-        int bound = S.loopBound(n);
+        // vectors only where x^(exponent-1) needs no POW (see pow: its bits depend on the JIT)
+        int bound = exponent == 2f || exponent == 1f ? S.loopBound(n) : 0;
         for (; i < bound; i += L) {
             FloatVector xv = FloatVector.fromArray(S, x, xOffset + i);
-            FloatVector p = exponent == 2f ? xv : exponent == 1f
-                    ? FloatVector.broadcast(S, 1f) : xv.lanewise(VectorOperators.POW, exponent - 1f);
+            FloatVector p = exponent == 2f ? xv : FloatVector.broadcast(S, 1f);
             FloatVector gv = FloatVector.fromArray(S, grad, gradOffset + i).mul(exponent);
             FloatVector.fromArray(S, out, outOffset + i).add(gv.mul(p)).intoArray(out, outOffset + i);
         }

@@ -43,8 +43,8 @@ public class ScalarKernels implements Kernels {
             case EXP -> y;
             case LOG -> 1f / x;
             case SQRT -> 0.5f / y;
-            case ABS -> Math.signum(x);
-            case RELU -> x > 0f ? 1f : 0f;
+            case ABS -> x > 0f ? 1f : x < 0f ? -1f : 0f; // PyTorch's sgn: 0 at NaN (not signum's NaN)
+            case RELU -> x <= 0f ? 0f : 1f; // NaN passes the gradient, as PyTorch's threshold_backward
             case SIGMOID -> y * (1f - y);
             case TANH -> 1f - y * y;
         };
@@ -72,14 +72,27 @@ public class ScalarKernels implements Kernels {
         for (int i = 0; i < n; i++) {
             float xi = x == null ? 0f : x[xOffset + i];
             float yi = y == null ? 0f : y[yOffset + i];
-            out[outOffset + i] += grad[gradOffset + i] * derivative(op, xi, yi);
+            out[outOffset + i] += backwardTerm(op, grad[gradOffset + i], xi, yi);
         }
+    }
+
+    /**
+     * {@code grad * op'(x)}; ReLU selects instead of multiplying, as PyTorch's
+     * {@code threshold_backward(grad, result, 0)}: an infinite grad where x <= 0 gives 0, not NaN.
+     */
+    /** {@code x ** exponent} as PyTorch computes it: 0.5 is sqrt (so pow(-0., 0.5) = -0. and pow(-inf, 0.5) = nan). */
+    static float powScalar(float x, float exponent) {
+        return exponent == 0.5f ? (float) Math.sqrt(x) : (float) Math.pow(x, exponent);
+    }
+
+    static float backwardTerm(Unary op, float grad, float x, float y) {
+        return op == Unary.RELU ? (x <= 0f ? 0f : grad) : grad * derivative(op, x, y);
     }
 
     @Override
     public void pow(float[] x, int xOffset, float exponent, float[] out, int outOffset, int n) {
         for (int i = 0; i < n; i++) {
-            out[outOffset + i] = (float) Math.pow(x[xOffset + i], exponent);
+            out[outOffset + i] = powScalar(x[xOffset + i], exponent);
         }
     }
 
@@ -636,7 +649,7 @@ public class ScalarKernels implements Kernels {
 
     static void reluMaskLoop(float[] y, int yOffset, float[] grad, int gradOffset, float[] out, int outOffset, int n) {
         for (int i = 0; i < n; i++) {
-            out[outOffset + i] = y[yOffset + i] > 0f ? grad[gradOffset + i] : 0f;
+            out[outOffset + i] = y[yOffset + i] <= 0f ? 0f : grad[gradOffset + i]; // NaN y passes grad, as PyTorch
         }
     }
 }
