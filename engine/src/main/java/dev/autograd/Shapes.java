@@ -9,12 +9,26 @@ final class Shapes {
 
     static final int[] SCALAR = new int[0];
 
+    /** Largest Java array: a tensor's elements live in one. */
+    static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+
+    /** The element count, with PyTorch's error for a negative size and a clear one past Java's array limit. */
     static int numel(int[] shape) {
-        int n = 1;
+        long n = 1;
         for (int d : shape) {
+            if (d < 0) {
+                throw new AutogradException("Trying to create tensor with negative dimension " + d + ": " + str(shape));
+            }
             n *= d;
+            if (n > MAX_ELEMENTS) {
+                n = Long.MAX_VALUE / 2; // keep growing past the limit without overflowing; checked below
+            }
         }
-        return n;
+        if (n > MAX_ELEMENTS) {
+            throw new AutogradException("tensor of shape " + str(shape) + " has more elements than a Java array holds ("
+                    + MAX_ELEMENTS + ")");
+        }
+        return (int) n;
     }
 
     static int[] contiguousStrides(int[] shape) {

@@ -77,6 +77,9 @@ public final class Tensor {
 
     /** Wraps {@code data} (not copied) as a contiguous float32 tensor of {@code shape}. */
     public static Tensor wrap(float[] data, int... shape) {
+        if (data == null || shape == null) {
+            throw new IllegalArgumentException("wrap(): data and shape must not be null");
+        }
         if (Shapes.numel(shape) > data.length) {
             throw new AutogradException("shape " + Shapes.str(shape) + " needs " + Shapes.numel(shape)
                     + " elements, the array has " + data.length);
@@ -86,6 +89,13 @@ public final class Tensor {
 
     /** Wraps {@code data} (not copied) as a contiguous int64 tensor. */
     public static Tensor wrapLong(long[] data, int... shape) {
+        if (data == null || shape == null) {
+            throw new IllegalArgumentException("wrapLong(): data and shape must not be null");
+        }
+        if (Shapes.numel(shape) > data.length) {
+            throw new AutogradException("shape " + Shapes.str(shape) + " needs " + Shapes.numel(shape)
+                    + " elements, the array has " + data.length);
+        }
         return new Tensor(DType.INT64, null, data, shape, Shapes.contiguousStrides(shape), 0, new Version(), null);
     }
 
@@ -137,7 +147,18 @@ public final class Tensor {
     }
 
     public static Tensor zeros(int... shape) {
-        return wrap(new float[Shapes.numel(shape)], shape.clone());
+        return wrap(allocate(shape), shape.clone());
+    }
+
+    /** The storage of a new tensor; a heap too small for it is PyTorch's allocator error, not an OutOfMemoryError. */
+    static float[] allocate(int[] shape) {
+        int n = Shapes.numel(shape);
+        try {
+            return new float[n];
+        } catch (OutOfMemoryError e) {
+            throw new AutogradException("DefaultCPUAllocator: can't allocate memory: you tried to allocate "
+                    + 4L * n + " bytes (raise the JVM's -Xmx)");
+        }
     }
 
     public static Tensor ones(int... shape) {
@@ -145,7 +166,7 @@ public final class Tensor {
     }
 
     public static Tensor full(int[] shape, float value) {
-        float[] d = new float[Shapes.numel(shape)];
+        float[] d = allocate(shape);
         if (value != 0f) {
             K.fill(value, d, 0, d.length);
         }
@@ -162,11 +183,15 @@ public final class Tensor {
         if (step == 0) {
             throw new AutogradException("step must be nonzero");
         }
-        int n = (int) Math.ceil((end - start) / (double) step);
-        if (n < 0) {
+        double count = Math.ceil((end - start) / (double) step);
+        if (!Double.isFinite(count)) {
+            throw new AutogradException("unsupported range: " + start + " -> " + end);
+        }
+        if (count < 0) {
             throw new AutogradException("upper bound and larger bound inconsistent with step sign");
         }
-        float[] d = new float[n];
+        int n = (int) Math.min(count, Integer.MAX_VALUE);
+        float[] d = allocate(new int[] {n});
         for (int i = 0; i < n; i++) { // creation, not a hot loop
             d[i] = (float) (start + (double) i * step);
         }
@@ -179,7 +204,7 @@ public final class Tensor {
     }
 
     public static Tensor rand(Generator g, int... shape) {
-        float[] d = new float[Shapes.numel(shape)];
+        float[] d = allocate(shape);
         g.fillUniform(d);
         return wrap(d, shape.clone());
     }
@@ -190,7 +215,7 @@ public final class Tensor {
     }
 
     public static Tensor randn(Generator g, int... shape) {
-        float[] d = new float[Shapes.numel(shape)];
+        float[] d = allocate(shape);
         g.fillNormal(d);
         return wrap(d, shape.clone());
     }
@@ -232,6 +257,9 @@ public final class Tensor {
 
     /** {@code size(dim)}, negative dims counting from the end. */
     public int size(int dim) {
+        if (shape.length == 0 && (dim == 0 || dim == -1)) {
+            throw new AutogradException("Dimension specified as " + dim + " but tensor has no dimensions");
+        }
         return shape[Shapes.dim(dim, shape.length)];
     }
 
@@ -515,6 +543,9 @@ public final class Tensor {
     public Tensor transpose(int dim0, int dim1) {
         int a = Shapes.dim(dim0, shape.length);
         int b = Shapes.dim(dim1, shape.length);
+        if (shape.length == 0) {
+            return recordView(viewOf(shape, strides, offset), "TransposeBackward0", grad -> grad);
+        }
         int[] ns = shape.clone();
         int[] nst = strides.clone();
         ns[a] = shape[b];
@@ -644,6 +675,9 @@ public final class Tensor {
 
     /** {@code narrow(dim, start, length)}. */
     public Tensor narrow(int dim, int start, int length) {
+        if (shape.length == 0) {
+            throw new AutogradException("narrow() cannot be applied to a 0-dim tensor.");
+        }
         int d = Shapes.dim(dim, shape.length);
         int st = start < 0 ? start + shape[d] : start;
         if (st < 0 || length < 0 || st + length > shape[d]) {
@@ -655,6 +689,9 @@ public final class Tensor {
 
     /** {@code x[..., start:end:step, ...]} along {@code dim} (Python's clamping of start and end). */
     public Tensor slice(int dim, int start, int end, int step) {
+        if (shape.length == 0) {
+            throw new AutogradException("slice() cannot be applied to a 0-dim tensor.");
+        }
         int d = Shapes.dim(dim, shape.length);
         if (step <= 0) {
             throw new AutogradException("slice step must be positive");
@@ -685,6 +722,9 @@ public final class Tensor {
 
     /** {@code select(dim, index)}: removes dim. */
     public Tensor select(int dim, int index) {
+        if (shape.length == 0) {
+            throw new AutogradException("select() cannot be applied to a 0-dim tensor.");
+        }
         int d = Shapes.dim(dim, shape.length);
         int n = shape[d];
         if (index < -n || index >= n) {
@@ -722,6 +762,10 @@ public final class Tensor {
     public Tensor get(int... indices) {
         Tensor t = this;
         for (int index : indices) {
+            if (t.shape.length == 0) {
+                throw new AutogradException("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                        + "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number");
+            }
             t = t.select(0, index);
         }
         return t;
@@ -897,6 +941,7 @@ public final class Tensor {
 
     /** {@code self + other}, broadcasting. add: self: grad, other: grad (summed to each shape). */
     public Tensor add(Tensor other) {
+        requireTensor(other, "add", "other");
         Tensor a = arith();
         Tensor b = other.arith();
         Tensor out = binaryForward(Binary.ADD, a, b);
@@ -925,6 +970,7 @@ public final class Tensor {
 
     /** sub: self: grad, other: -grad. */
     public Tensor sub(Tensor other) {
+        requireTensor(other, "sub", "other");
         Tensor a = arith();
         Tensor b = other.arith();
         Tensor out = binaryForward(Binary.SUB, a, b);
@@ -958,6 +1004,7 @@ public final class Tensor {
 
     /** mul: self: grad * other, other: grad * self. */
     public Tensor mul(Tensor other) {
+        requireTensor(other, "mul", "other");
         Tensor a = arith();
         Tensor b = other.arith();
         Tensor out = binaryForward(Binary.MUL, a, b);
@@ -991,6 +1038,7 @@ public final class Tensor {
 
     /** div: self: grad / other, other: -grad * self / (other * other). */
     public Tensor div(Tensor other) {
+        requireTensor(other, "div", "other");
         Tensor a = arith();
         Tensor b = other.arith();
         Tensor out = binaryForward(Binary.DIV, a, b);
@@ -1241,6 +1289,9 @@ public final class Tensor {
         }
         for (int d : dims) {
             int n = Shapes.dim(d, shape.length);
+            if (shape.length == 0) {
+                continue; // a 0-dim tensor reduces over dim 0 or -1 to itself, as in PyTorch
+            }
             if (mask[n]) {
                 throw new AutogradException("dim " + n + " appears multiple times in the list of dims");
             }
@@ -1372,10 +1423,15 @@ public final class Tensor {
     /** amax: the gradient is split evenly among the maxima: {@code grad * (self == result) / count}. */
     public Tensor amax(int[] dims, boolean keepdim) {
         Tensor a = arith();
-        if (numel == 0) {
+        if (numel == 0 && dims.length == 0) {
             throw new AutogradException("amax(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.");
         }
         boolean[] mask = dimMask(dims);
+        for (int d = 0; d < mask.length; d++) {
+            if (mask[d] && shape[d] == 0) {
+                throw new AutogradException("amax(): Expected reduction dim " + d + " to have non-zero size.");
+            }
+        }
         Tensor c = a.contiguous ? a : a.contiguousCopy();
         Tensor kept = reduceKeep(c, mask, true);
         Tensor out = keepdim ? kept : kept.view(dropDims(kept.shape, mask));
@@ -1400,9 +1456,8 @@ public final class Tensor {
         if (Autograd.needsGrad(a)) {
             Autograd.record1(out, "NormBackward1", (grad, g) -> {
                 float nrm = out.data[0];
-                if (nrm != 0f) {
-                    g.axpy(0, grad.data()[grad.offset()] / nrm, c);
-                }
+                // a zero norm means every element is 0: the gradient is 0 there (PyTorch's masked division)
+                g.axpy(0, nrm != 0f ? grad.data()[grad.offset()] / nrm : 0f, c);
             }, a).save(a, out);
         }
         return out;
@@ -1456,6 +1511,7 @@ public final class Tensor {
 
     /** {@code mm}: 2-D x 2-D. mm: self: grad.mm(mat2.t()), mat2: self.t().mm(grad). */
     public Tensor mm(Tensor other) {
+        requireTensor(other, "mm", "other");
         if (shape.length != 2 || other.shape.length != 2) {
             throw new AutogradException(shape.length != 2 ? "self must be a matrix" : "mat2 must be a matrix");
         }
@@ -1501,6 +1557,7 @@ public final class Tensor {
 
     /** {@code dot}: 1-D x 1-D. dot: self: grad * tensor, tensor: grad * self. */
     public Tensor dot(Tensor other) {
+        requireTensor(other, "dot", "other");
         if (shape.length != 1 || other.shape.length != 1) {
             throw new AutogradException("1D tensors expected, but got " + shape.length + "D and " + other.shape.length + "D tensors");
         }
@@ -1526,6 +1583,10 @@ public final class Tensor {
 
     /** {@code mv}: 2-D x 1-D. mv: self: grad.ger(vec), vec: self.t().mv(grad). */
     public Tensor mv(Tensor vec) {
+        requireTensor(vec, "mv", "vec");
+        if (shape.length != 2 || vec.shape.length != 1) {
+            throw new AutogradException("vector + matrix @ vector expected, got 1, " + shape.length + ", " + vec.shape.length);
+        }
         int m = shape[0];
         int k = shape[1];
         if (vec.shape.length != 1 || vec.shape[0] != k) {
@@ -1557,6 +1618,7 @@ public final class Tensor {
 
     /** {@code bmm}: [b, m, k] x [b, k, n]. bmm: self: grad.bmm(mat2.transpose(1, 2)), mat2: self.transpose(1, 2).bmm(grad). */
     public Tensor bmm(Tensor other) {
+        requireTensor(other, "bmm", "other");
         if (shape.length != 3 || other.shape.length != 3) {
             throw new AutogradException("batch1 must be a 3D tensor");
         }
@@ -1599,6 +1661,7 @@ public final class Tensor {
 
     /** {@code matmul} (the {@code @} operator) with PyTorch's dispatch: dot, mv, mm, folded mm, broadcast bmm. */
     public Tensor matmul(Tensor other) {
+        requireTensor(other, "matmul", "other");
         int da = shape.length;
         int db = other.shape.length;
         if (da == 0 || db == 0) {
@@ -1673,6 +1736,7 @@ public final class Tensor {
     // ================================================================== comparisons
 
     private Tensor compare(Compare op, Tensor other) {
+        requireTensor(other, op.name().toLowerCase(java.util.Locale.ROOT), "other");
         Tensor a = arith();
         Tensor b = other.arith();
         int[] shape = Shapes.broadcast(a.shape, b.shape);
@@ -1846,6 +1910,7 @@ public final class Tensor {
 
     /** {@code add_(other, alpha=alpha)}: {@code self += alpha * other}. */
     public Tensor add_(Tensor other, float alpha) {
+        requireTensor(other, "add_", "other");
         checkInPlace(other);
         if (fastInPlace(other) && other.contiguous && Shapes.equal(other.shape, shape)) {
             K.axpy(alpha, other.data, other.offset, data, offset, numel);
@@ -1883,6 +1948,7 @@ public final class Tensor {
     }
 
     public Tensor mul_(Tensor other) {
+        requireTensor(other, "mul_", "other");
         checkInPlace(other);
         if (fastInPlace(other) && other.contiguous && Shapes.equal(other.shape, shape)) {
             K.binary(Binary.MUL, data, offset, other.data, other.offset, data, offset, numel);
@@ -1913,6 +1979,7 @@ public final class Tensor {
     }
 
     public Tensor div_(Tensor other) {
+        requireTensor(other, "div_", "other");
         checkInPlace(other);
         Tensor r = savedSelf(other).div(other);
         checkSameShape(r);
@@ -1961,6 +2028,7 @@ public final class Tensor {
 
     /** {@code copy_(src)}: src broadcast to this shape. copy_: src: grad (summed to src's shape). */
     public Tensor copy_(Tensor src) {
+        requireTensor(src, "copy_", "src");
         checkInPlace(src);
         Tensor s = src.dtype == DType.INT64 && dtype != DType.INT64 ? src.toFloat() : src;
         Tensor r;
@@ -1974,6 +2042,13 @@ public final class Tensor {
             Autograd.record(this, "CopyBackwards", (grad, g) -> g.accumulate(1, grad), this, s);
         }
         return this;
+    }
+
+    /** PyTorch's TypeError for a missing tensor argument (Java: IllegalArgumentException, not a NullPointerException). */
+    static void requireTensor(Tensor t, String op, String name) {
+        if (t == null) {
+            throw new IllegalArgumentException(op + "(): argument '" + name + "' (position 1) must be Tensor, not null");
+        }
     }
 
     private void checkSameShape(Tensor r) {

@@ -59,6 +59,15 @@ public final class Functional {
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW,
                                 int padH, int padW, int dilationH, int dilationW) {
         checkFloat(x, "input");
+        if (strideH <= 0 || strideW <= 0) {
+            throw new AutogradException("non-positive stride is not supported");
+        }
+        if (padH < 0 || padW < 0) {
+            throw new AutogradException("negative padding is not supported");
+        }
+        if (dilationH <= 0 || dilationW <= 0) {
+            throw new AutogradException("dilation should be greater than zero, but got [" + dilationH + ", " + dilationW + "]");
+        }
         if (x.dim() != 4 || weight.dim() != 4) {
             throw new AutogradException("Expected 4-dimensional input for 4-dimensional weight " + sizeList(weight.shape())
                     + ", but got " + x.dim() + "-dimensional input of size " + sizeList(x.shape()) + " instead");
@@ -253,6 +262,10 @@ public final class Functional {
             throw new AutogradException("Expected more than 1 value per channel when training, got input size "
                     + Tensors.sizeString(xs));
         }
+        checkChannels("weight", weight, channels);
+        checkChannels("bias", bias, channels);
+        checkChannels("running_mean", runningMean, channels);
+        checkChannels("running_var", runningVar, channels);
         if (!training && (runningMean == null || runningVar == null)) {
             throw new AutogradException("running_mean and running_var must be defined in evaluation mode");
         }
@@ -330,6 +343,18 @@ public final class Functional {
         if (x.dim() != 4) {
             throw new AutogradException("max_pool2d: expected 4D input [N, C, H, W], got " + x.dim() + "D");
         }
+        if (kernel <= 0) {
+            throw new AutogradException("kernel size should be greater than zero, but got kH: " + kernel + " kW: " + kernel);
+        }
+        if (stride == 0) {
+            throw new AutogradException("stride should not be zero");
+        }
+        if (stride < 0) {
+            throw new AutogradException("stride should be greater than zero, but got dH: " + stride + " dW: " + stride);
+        }
+        if (padding < 0) {
+            throw new AutogradException("pad must be non-negative, but got pad: " + padding);
+        }
         if (padding > kernel / 2) {
             throw new AutogradException("pad should be at most half of kernel size, but got pad=" + padding
                     + " and kernel_size=" + kernel);
@@ -373,6 +398,10 @@ public final class Functional {
         if (x.dim() != 4) {
             throw new AutogradException("adaptive_avg_pool2d(): Expected 4D tensor, but got " + sizeList(x.shape()));
         }
+        if (outH < 0 || outW < 0) {
+            throw new AutogradException("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 "
+                    + "but received {" + outH + ", " + outW + "}");
+        }
         int[] xs = x.shape();
         int planes = xs[0] * xs[1];
         int height = xs[2];
@@ -395,6 +424,10 @@ public final class Functional {
      */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
         checkFloat(x, "input");
+        if (x.dim() == 0 || weight.dim() == 0) {
+            throw new AutogradException("both arguments to matmul need to be at least 1D, but they are " + x.dim() + "D and "
+                    + weight.dim() + "D");
+        }
         int[] xs = x.shape();
         int in = xs[xs.length - 1];
         int outF = weight.size(0);
@@ -404,6 +437,13 @@ public final class Functional {
                     + weight.size(1) + "x" + outF + ")");
         }
         int m = x.numel() / Math.max(in, 1);
+        if (bias != null && (bias.dim() != 1 || bias.size(0) != outF)) {
+            int[] target = xs.clone();
+            target[target.length - 1] = outF;
+            throw new AutogradException("The expanded size of the tensor (" + outF + ") must match the existing size ("
+                    + (bias.dim() == 0 ? 1 : bias.size(-1)) + ") at non-singleton dimension " + (target.length - 1)
+                    + ".  Target sizes: " + sizeList(target) + ".  Tensor sizes: " + sizeList(bias.shape()));
+        }
         Tensor xc = x.contiguous();
         Tensor wc = weight.contiguous();
         float[] out = new float[m * outF];
@@ -582,6 +622,13 @@ public final class Functional {
     }
 
     // ================================================================== helpers
+
+    /** PyTorch's check of batch norm's per-channel tensors. */
+    private static void checkChannels(String what, Tensor t, int channels) {
+        if (t != null && t.numel() != channels) {
+            throw new AutogradException(what + " should contain " + channels + " elements not " + t.numel());
+        }
+    }
 
     private static void checkFloat(Tensor t, String what) {
         if (t.dtype() != DType.FLOAT32) {
