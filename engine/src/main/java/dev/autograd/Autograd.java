@@ -29,6 +29,7 @@ public final class Autograd {
     private static final class Mode {
         boolean enabled = true;
         boolean accumulatingLeaves;
+        boolean anomaly;
     }
 
     private static final ThreadLocal<Mode> MODE = ThreadLocal.withInitial(Mode::new);
@@ -73,6 +74,50 @@ public final class Autograd {
     /** {@code torch.set_grad_enabled(b)} as a scope. */
     public static GradMode setGradEnabled(boolean enabled) {
         return new GradMode(enabled);
+    }
+
+    /**
+     * {@code with torch.autograd.detect_anomaly():} as {@code try (var a = Autograd.detectAnomaly()) { ... }}.
+     * Ops recorded inside the scope capture their forward call site (a stack trace, only in this mode);
+     * backward run inside it checks every gradient an op returns and throws PyTorch's
+     * {@code Function 'MulBackward0' returned nan values in its 0th output.}, with the forward call
+     * site of that op as the exception's cause. Thread-local (PyTorch's flag is global) and nestable.
+     */
+    public static AnomalyMode detectAnomaly() {
+        return new AnomalyMode(true);
+    }
+
+    /** {@code torch.autograd.set_detect_anomaly(b)} as a scope. */
+    public static AnomalyMode setDetectAnomaly(boolean enabled) {
+        return new AnomalyMode(enabled);
+    }
+
+    /** {@code torch.is_anomaly_enabled()} on this thread. */
+    public static boolean isAnomalyEnabled() {
+        return Anomaly.scopes > 0 && MODE.get().anomaly;
+    }
+
+    /** A scope, closed by try-with-resources, restoring the previous anomaly mode. */
+    public static final class AnomalyMode implements AutoCloseable {
+        private final Mode mode;
+        private final boolean previous;
+        private boolean closed;
+
+        AnomalyMode(boolean enabled) {
+            this.mode = MODE.get();
+            this.previous = mode.anomaly;
+            mode.anomaly = enabled;
+            Anomaly.open();
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                mode.anomaly = previous;
+                closed = true;
+                Anomaly.close();
+            }
+        }
     }
 
     static boolean accumulatingLeaves() {
@@ -124,6 +169,9 @@ public final class Autograd {
         if (Profiler.enabled) {
             Profiler.recorded(node, inputs);
         }
+        if (Anomaly.scopes > 0) {
+            Anomaly.capture(node, MODE.get().anomaly);
+        }
         return node;
     }
 
@@ -134,6 +182,9 @@ public final class Autograd {
         if (Profiler.enabled) {
             Profiler.recorded(node, a);
         }
+        if (Anomaly.scopes > 0) {
+            Anomaly.capture(node, MODE.get().anomaly);
+        }
         return node;
     }
 
@@ -143,6 +194,9 @@ public final class Autograd {
         out.setGradFn(node);
         if (Profiler.enabled) {
             Profiler.recorded(node, a, b);
+        }
+        if (Anomaly.scopes > 0) {
+            Anomaly.capture(node, MODE.get().anomaly);
         }
         return node;
     }
@@ -221,6 +275,8 @@ public final class Autograd {
         long pass = PASS.incrementAndGet();
         List<Node> order = topologicalOrder(rootNodes, pass);
         Grads grads = new Grads(accumulate);
+        boolean anomaly = Anomaly.scopes > 0 && mode.anomaly;
+        grads.separateLeafGrads = anomaly;
         if (inputs != null) {
             for (int i = 0; i < inputs.length; i++) {
                 Node n = inputs[i].edge();
@@ -274,9 +330,13 @@ public final class Autograd {
                 if (node.fn != null) {
                     long t0 = Profiler.enabled ? Profiler.backwardStart() : 0;
                     grads.bind(node, owned && node.capture < 0);
+                    boolean[] hadNan = anomaly ? Anomaly.nanInputs(node) : null;
                     node.fn.apply(buf, grads);
                     if (t0 != 0) {
                         Profiler.backwardEnd(node, t0);
+                    }
+                    if (anomaly) {
+                        Anomaly.check(node, hadNan);
                     }
                 }
                 if (!retainGraph) {

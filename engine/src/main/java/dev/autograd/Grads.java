@@ -23,6 +23,8 @@ public final class Grads {
 
     private Node node;
     private final boolean accumulateLeaves;
+    /** Anomaly mode: never accumulate straight into a leaf's .grad, so each op's contribution can be checked. */
+    boolean separateLeafGrads;
 
     Grads(boolean accumulateLeaves) {
         this.accumulateLeaves = accumulateLeaves;
@@ -123,7 +125,7 @@ public final class Grads {
     }
 
     private boolean isDirectCandidate(Node target) {
-        if (!accumulateLeaves || target.variable == null) {
+        if (!accumulateLeaves || target.variable == null || separateLeafGrads) {
             return false;
         }
         Tensor g = target.variable.grad();

@@ -19,6 +19,8 @@ public final class Node {
     final Tensor variable;
     /** A non-leaf output that asked for retainGrad(). */
     Tensor retained;
+    /** Where the forward op was called, captured only in anomaly mode ({@link Autograd#detectAnomaly()}). */
+    Throwable forwardTrace;
     /** The output this node produced (for error messages); weakly meaningful only. */
     int[] outputShape;
 
