@@ -98,6 +98,15 @@ final class SoakCommand implements Callable<Integer> {
             }
             Parallel.setThreads(threads);
         }
+        if (log != null) {
+            try { // fail now, not after the first sample
+                Files.writeString(log, "", java.nio.file.StandardOpenOption.CREATE,
+                        java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE);
+            } catch (java.io.IOException e) {
+                throw new java.io.IOException(log + ": cannot write the log ("
+                        + (e instanceof java.nio.file.NoSuchFileException ? "No such file or directory" : e.getMessage()) + ")");
+            }
+        }
         var out = spec.commandLine().getOut();
         Generator.current().manualSeed(seed);
         ResNet model = new ResNet(new int[] {2, 2, 2, 2}, 1000, width);
