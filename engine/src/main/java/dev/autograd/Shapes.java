@@ -88,7 +88,7 @@ final class Shapes {
     static int dim(int dim, int rank) {
         int r = Math.max(rank, 1);
         if (dim < -r || dim >= r) {
-            throw new AutogradException("Dimension out of range (expected to be in range of [" + (-r) + ", " + (r - 1)
+            throw AutogradException.indexError("Dimension out of range (expected to be in range of [" + (-r) + ", " + (r - 1)
                     + "], but got " + dim + ")");
         }
         return dim < 0 ? dim + r : dim;

@@ -72,8 +72,8 @@ public final class Main implements Callable<Integer> {
     }
 
     static String describe(Throwable e) {
-        if (e instanceof AutogradException) {
-            return "RuntimeError: " + e.getMessage();
+        if (e instanceof AutogradException ae) {
+            return ae.pythonType() + ": " + e.getMessage();
         }
         if (e instanceof IOException) {
             return "error: " + e.getMessage();

@@ -37,7 +37,7 @@ abstract class TutorialScenario implements Callable<Integer> {
         try {
             r.run();
         } catch (AutogradException e) {
-            out.println("RuntimeError: " + e.getMessage());
+            out.println(e.pythonType() + ": " + e.getMessage());
         }
     }
 

@@ -73,5 +73,11 @@ class MainTest {
     void engineErrorsPrintLikePython() {
         assertEquals("RuntimeError: grad can be implicitly created only for scalar outputs",
                 Main.describe(new dev.autograd.AutogradException("grad can be implicitly created only for scalar outputs")));
+        assertEquals("ValueError: Expected more than 1 value per channel when training, got input size torch.Size([1, 8, 1, 1])",
+                Main.describe(dev.autograd.AutogradException.valueError(
+                        "Expected more than 1 value per channel when training, got input size torch.Size([1, 8, 1, 1])")));
+        assertEquals("IndexError: Dimension out of range (expected to be in range of [-1, 0], but got 1)",
+                Main.describe(org.junit.jupiter.api.Assertions.assertThrows(dev.autograd.AutogradException.class,
+                        () -> dev.autograd.Torch.zeros(3).sum(1))));
     }
 }

@@ -35,7 +35,7 @@ class ResNetScenariosTest {
     void oneValuePerChannelIsPyTorchsErrorAndExitOne() {
         Object[] r = MainTest.run("run", "resnet-step", "--size", "5");
         assertEquals(1, r[0]);
-        assertEquals("RuntimeError: Expected more than 1 value per channel when training, got input size "
+        assertEquals("ValueError: Expected more than 1 value per channel when training, got input size "
                 + "torch.Size([1, 128, 1, 1])", ((String) r[2]).trim());
     }
 

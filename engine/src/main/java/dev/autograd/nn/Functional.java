@@ -259,7 +259,7 @@ public final class Functional {
         final int channels = xs[1];
         final int spatial = x.numel() / Math.max(1, batch * channels);
         if (training && (long) batch * spatial == 1) {
-            throw new AutogradException("Expected more than 1 value per channel when training, got input size "
+            throw AutogradException.valueError("Expected more than 1 value per channel when training, got input size "
                     + Tensors.sizeString(xs));
         }
         checkChannels("weight", weight, channels);
@@ -495,7 +495,7 @@ public final class Functional {
         int[] xs = x.shape();
         int d = dim < 0 ? dim + xs.length : dim;
         if (d < 0 || d >= Math.max(xs.length, 1)) {
-            throw new AutogradException("Dimension out of range (expected to be in range of [" + (-Math.max(xs.length, 1))
+            throw AutogradException.indexError("Dimension out of range (expected to be in range of [" + (-Math.max(xs.length, 1))
                     + ", " + (Math.max(xs.length, 1) - 1) + "], but got " + dim + ")");
         }
         int before = 1;
