@@ -77,15 +77,27 @@ public final class Generator {
         }
     }
 
-    /** Fills with standard normal values (Box-Muller in double). */
+    /**
+     * Fills with standard normal values: Marsaglia's polar method, a pair of normals per accepted
+     * point (u, v) of the unit disc (about 79% are accepted), with one log and one square root and no
+     * trigonometry: filling ResNet-18's 11.7M weights is most of building the model, which a cold
+     * single step waits for.
+     */
     public void fillNormal(float[] out) {
-        for (int i = 0; i < out.length; i += 2) {
-            double u1 = 1.0 - nextDouble(); // (0, 1]: log is finite
-            double u2 = nextDouble();
-            double r = Math.sqrt(-2.0 * Math.log(u1));
-            out[i] = (float) (r * Math.cos(2 * Math.PI * u2));
-            if (i + 1 < out.length) {
-                out[i + 1] = (float) (r * Math.sin(2 * Math.PI * u2));
+        int i = 0;
+        while (i < out.length) {
+            long bits = nextLong();
+            // two uniforms in [-1, 1) from the high and low 32 bits
+            double u = (int) (bits >>> 32) * 0x1.0p-31;
+            double v = (int) bits * 0x1.0p-31;
+            double s = u * u + v * v;
+            if (s >= 1.0 || s == 0.0) {
+                continue;
+            }
+            double f = Math.sqrt(-2.0 * Math.log(s) / s);
+            out[i++] = (float) (u * f);
+            if (i < out.length) {
+                out[i++] = (float) (v * f);
             }
         }
     }

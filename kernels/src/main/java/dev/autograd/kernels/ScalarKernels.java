@@ -274,16 +274,39 @@ public class ScalarKernels implements Kernels {
     public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                       float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
                       float beta, float[] c, int cOffset, int ldc) {
-        for (int i = 0; i < m; i++) {
+        if (m <= 0 || n <= 0) {
+            return;
+        }
+        // Each C[i, j] is the double sum over p = 0, 1, ..., k-1 in that order, then one rounding.
+        // The loops run i, p, j so the inner loop walks a row of op(B) and a row of sums: contiguous,
+        // which the JIT compiles to vector code within the first call (a cold single step spends most
+        // of its time here). A transposed B is copied to k x n first.
+        float[] bk = b;
+        int bkOffset = bOffset;
+        int ldbk = ldb;
+        if (transB && k > 0) {
+            bk = new float[k * n];
             for (int j = 0; j < n; j++) {
-                double s = 0;
                 for (int p = 0; p < k; p++) {
-                    float av = transA ? a[aOffset + p * lda + i] : a[aOffset + i * lda + p];
-                    float bv = transB ? b[bOffset + j * ldb + p] : b[bOffset + p * ldb + j];
-                    s += (double) av * bv;
+                    bk[p * n + j] = b[bOffset + j * ldb + p];
                 }
-                int ci = cOffset + i * ldc + j;
-                c[ci] = beta == 0f ? (float) (alpha * s) : (float) (alpha * s + beta * c[ci]);
+            }
+            bkOffset = 0;
+            ldbk = n;
+        }
+        double[] sums = new double[n];
+        for (int i = 0; i < m; i++) {
+            java.util.Arrays.fill(sums, 0.0);
+            for (int p = 0; p < k; p++) {
+                double av = transA ? a[aOffset + p * lda + i] : a[aOffset + i * lda + p];
+                int row = bkOffset + p * ldbk;
+                for (int j = 0; j < n; j++) {
+                    sums[j] += av * bk[row + j];
+                }
+            }
+            int ci = cOffset + i * ldc;
+            for (int j = 0; j < n; j++) {
+                c[ci + j] = beta == 0f ? (float) (alpha * sums[j]) : (float) (alpha * sums[j] + beta * c[ci + j]);
             }
         }
     }
