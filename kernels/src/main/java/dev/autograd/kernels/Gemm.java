@@ -30,7 +30,9 @@ import jdk.incubator.vector.VectorMask;
  * and B in place through strides measured 107 instead of 167 GFLOPS per core). Edge tiles run the
  * same micro-kernel into a small tile buffer, then update the valid part of C. Skinny products
  * (n below {@value #SKINNY_N}, A not transposed) skip packing altogether: they are dot products of
- * A rows with B columns, since a 32-wide tile would waste most of its lanes.
+ * A rows with B columns, since a 32-wide tile would waste most of its lanes. So do products with at
+ * most {@value #WIDE_M} rows and B not transposed ({@link #wide}): an 8-row tile would be half padding;
+ * and products of depth at most {@value #SHALLOW_K} ({@link #shallow}): one pass over C.
  *
  * <p><b>Threads.</b> C is cut into strips (of rows or columns) with one task each; every element of
  * C is computed by one task, with the same KC split and FMA order whatever the strip. Results are
@@ -45,6 +47,10 @@ final class Gemm {
     static final int NC = Integer.getInteger("autograd.gemm.nc", 1024);
     /** Below this n (and with A not transposed) the product is done as dot products. */
     static final int SKINNY_N = 8;
+    /** Up to this m (with B not transposed) the product is done as rows of axpys over B: see {@link #wide}. */
+    static final int WIDE_M = 4;
+    /** Up to this depth the product is done as rows of short FMA chains over op(B): see {@link #shallow}. */
+    static final int SHALLOW_K = 8;
     /** Products with fewer multiply-adds stay on one thread. */
     static final long PARALLEL_FLOPS = 1L << 18;
 
@@ -66,6 +72,14 @@ final class Gemm {
         long flops = (long) m * n * k;
         if (n < SKINNY_N && !transA) {
             skinny(transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, flops);
+            return;
+        }
+        if (m <= WIDE_M && !transB) {
+            wide(transA, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, flops);
+            return;
+        }
+        if (k <= SHALLOW_K && n >= L) {
+            shallow(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, flops);
             return;
         }
         int threads = flops < PARALLEL_FLOPS ? 1 : Parallel.parallelism();
@@ -131,10 +145,14 @@ final class Gemm {
         float[] bufB = buffer(1, KC * (NC + NR));
         float[] bufA = buffer(0, KC * (MC + MR));
         float[] tile = buffer(2, MR * NR);
+        // depth blocks of equal size (at most KC): k = 576 runs as 2 x 288, not 256 + 256 + 64, which
+        // would pass over C a third time for a block too short to pay for it
+        int depthBlocks = (k + KC - 1) / KC;
+        int kcStep = (k + depthBlocks - 1) / depthBlocks;
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
+            for (int pc = 0; pc < k; pc += kcStep) {
+                int kc = Math.min(kcStep, k - pc);
                 boolean first = pc == 0;
                 // beta applies on the first depth block only; later blocks accumulate into C
                 float betaEff = first ? beta : 1f;
@@ -354,6 +372,195 @@ final class Gemm {
                 c[row + j] = readC ? Math.fma(acc, alpha, c[row + j] * betaEff) : acc * alpha;
             }
         }
+    }
+
+    // ---------------------------------------------------------------- wide: m <= WIDE_M, B not transposed
+
+    /**
+     * C[0..m) = alpha * op(A) B + beta C for at most {@value #WIDE_M} rows: each step p broadcasts
+     * the m values of column p of op(A) and multiplies them into a row of B, read in place. B (the
+     * big operand: a weight in the input gradient of a convolution over few positions) is read
+     * exactly once and never packed, where the blocked path would copy all of it and fill half of
+     * each 8-row tile with padding. Four vectors of columns per step: 16 independent FMA chains.
+     * Columns are split over threads; every element is one FMA chain over p = 0..k-1, so results
+     * do not depend on the split.
+     */
+    static void wide(boolean transA, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
+                     float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, long flops) {
+        // op(A)[i, p] at a[row(i) + p * step]; rows past m repeat row 0 (their sums are dropped)
+        int step = transA ? lda : 1;
+        int r0 = aOff;
+        int r1 = m > 1 ? (transA ? aOff + 1 : aOff + lda) : r0;
+        int r2 = m > 2 ? (transA ? aOff + 2 : aOff + 2 * lda) : r0;
+        int r3 = m > 3 ? (transA ? aOff + 3 : aOff + 3 * lda) : r0;
+        int chunk = 4 * L;
+        int units = (n + chunk - 1) / chunk;
+        int tasks = Math.min(units, flops < PARALLEL_FLOPS ? 1 : Parallel.parallelism());
+        Parallel.run(tasks, t -> {
+            int j0 = Math.min(n, units * t / tasks * chunk);
+            int j1 = Math.min(n, units * (t + 1) / tasks * chunk);
+            int j = j0;
+            for (; j + chunk <= j1; j += chunk) {
+                wide4(m, k, a, r0, r1, r2, r3, step, b, bOff + j, ldb, alpha, beta, c, cOff + j, ldc);
+            }
+            for (; j < j1; j += L) {
+                VectorMask<Float> mask = S.indexInRange(j, j1);
+                wide1(m, k, a, r0, r1, r2, r3, step, b, bOff + j, ldb, alpha, beta, c, cOff + j, ldc, mask);
+            }
+        });
+    }
+
+    /** Four vectors of columns of C's m rows, starting at b[bIdx] and c[cIdx]. */
+    private static void wide4(int m, int k, float[] a, int r0, int r1, int r2, int r3, int step,
+                              float[] b, int bIdx, int ldb, float alpha, float beta, float[] c, int cIdx, int ldc) {
+        FloatVector s00 = FloatVector.zero(S), s01 = FloatVector.zero(S), s02 = FloatVector.zero(S), s03 = FloatVector.zero(S);
+        FloatVector s10 = FloatVector.zero(S), s11 = FloatVector.zero(S), s12 = FloatVector.zero(S), s13 = FloatVector.zero(S);
+        FloatVector s20 = FloatVector.zero(S), s21 = FloatVector.zero(S), s22 = FloatVector.zero(S), s23 = FloatVector.zero(S);
+        FloatVector s30 = FloatVector.zero(S), s31 = FloatVector.zero(S), s32 = FloatVector.zero(S), s33 = FloatVector.zero(S);
+        for (int p = 0, ai = 0, bi = bIdx; p < k; p++, ai += step, bi += ldb) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+            FloatVector b2 = FloatVector.fromArray(S, b, bi + 2 * L);
+            FloatVector b3 = FloatVector.fromArray(S, b, bi + 3 * L);
+            FloatVector x = FloatVector.broadcast(S, a[r0 + ai]);
+            s00 = x.fma(b0, s00);
+            s01 = x.fma(b1, s01);
+            s02 = x.fma(b2, s02);
+            s03 = x.fma(b3, s03);
+            x = FloatVector.broadcast(S, a[r1 + ai]);
+            s10 = x.fma(b0, s10);
+            s11 = x.fma(b1, s11);
+            s12 = x.fma(b2, s12);
+            s13 = x.fma(b3, s13);
+            x = FloatVector.broadcast(S, a[r2 + ai]);
+            s20 = x.fma(b0, s20);
+            s21 = x.fma(b1, s21);
+            s22 = x.fma(b2, s22);
+            s23 = x.fma(b3, s23);
+            x = FloatVector.broadcast(S, a[r3 + ai]);
+            s30 = x.fma(b0, s30);
+            s31 = x.fma(b1, s31);
+            s32 = x.fma(b2, s32);
+            s33 = x.fma(b3, s33);
+        }
+        // row r of C takes alpha * s + beta * C (C not read when beta is 0), as the blocked path
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        for (int r = 0; r < m; r++) {
+            FloatVector v0 = r == 0 ? s00 : r == 1 ? s10 : r == 2 ? s20 : s30;
+            FloatVector v1 = r == 0 ? s01 : r == 1 ? s11 : r == 2 ? s21 : s31;
+            FloatVector v2 = r == 0 ? s02 : r == 1 ? s12 : r == 2 ? s22 : s32;
+            FloatVector v3 = r == 0 ? s03 : r == 1 ? s13 : r == 2 ? s23 : s33;
+            int ci = cIdx + r * ldc;
+            if (beta == 0f) {
+                v0.mul(va).intoArray(c, ci);
+                v1.mul(va).intoArray(c, ci + L);
+                v2.mul(va).intoArray(c, ci + 2 * L);
+                v3.mul(va).intoArray(c, ci + 3 * L);
+            } else {
+                v0.fma(va, FloatVector.fromArray(S, c, ci).mul(beta)).intoArray(c, ci);
+                v1.fma(va, FloatVector.fromArray(S, c, ci + L).mul(beta)).intoArray(c, ci + L);
+                v2.fma(va, FloatVector.fromArray(S, c, ci + 2 * L).mul(beta)).intoArray(c, ci + 2 * L);
+                v3.fma(va, FloatVector.fromArray(S, c, ci + 3 * L).mul(beta)).intoArray(c, ci + 3 * L);
+            }
+        }
+    }
+
+    /** One vector of columns (the last ones: masked) of C's m rows. */
+    private static void wide1(int m, int k, float[] a, int r0, int r1, int r2, int r3, int step,
+                              float[] b, int bIdx, int ldb, float alpha, float beta, float[] c, int cIdx, int ldc,
+                              VectorMask<Float> mask) {
+        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S), s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+        for (int p = 0, ai = 0, bi = bIdx; p < k; p++, ai += step, bi += ldb) {
+            FloatVector bv = FloatVector.fromArray(S, b, bi, mask);
+            s0 = FloatVector.broadcast(S, a[r0 + ai]).fma(bv, s0);
+            s1 = FloatVector.broadcast(S, a[r1 + ai]).fma(bv, s1);
+            s2 = FloatVector.broadcast(S, a[r2 + ai]).fma(bv, s2);
+            s3 = FloatVector.broadcast(S, a[r3 + ai]).fma(bv, s3);
+        }
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        for (int r = 0; r < m; r++) {
+            FloatVector v = r == 0 ? s0 : r == 1 ? s1 : r == 2 ? s2 : s3;
+            int ci = cIdx + r * ldc;
+            if (beta == 0f) {
+                v.mul(va).intoArray(c, ci, mask);
+            } else {
+                v.fma(va, FloatVector.fromArray(S, c, ci, mask).mul(beta)).intoArray(c, ci, mask);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- shallow: k <= SHALLOW_K
+
+    /**
+     * C = alpha op(A) op(B) + beta C for a depth of at most {@value #SHALLOW_K}: C is the big operand
+     * (the weight gradient of a convolution over few positions: 512 x 4608 from depth 4), so the
+     * product is a pass over C, one vector of a row at a time, each the k-term FMA chain over the
+     * rows of op(B) (copied once to k x n when B is transposed: at most 8 rows). Tiles of the
+     * blocked path would each run a 4-step loop and pack A and B around it. Rows of C are split over
+     * threads; every element is the same FMA chain over p = 0..k-1 whatever the split.
+     */
+    static void shallow(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
+                        float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, long flops) {
+        float[] bk = b;
+        int bkOff = bOff;
+        int ldbk = ldb;
+        if (transB) {
+            bk = new float[k * n]; // at most 8 rows: small next to C
+            for (int j = 0; j < n; j++) {
+                for (int p = 0; p < k; p++) {
+                    bk[p * n + j] = b[bOff + j * ldb + p];
+                }
+            }
+            bkOff = 0;
+            ldbk = n;
+        }
+        float[] bRows = bk;
+        int bRowsOff = bkOff;
+        int ldRows = ldbk;
+        // op(A)[i, p] at a[i * rowStep + p * colStep]
+        int rowStep = transA ? 1 : lda;
+        int colStep = transA ? lda : 1;
+        int tasks = (int) Math.min(m, flops < PARALLEL_FLOPS ? 1 : Parallel.parallelism());
+        Parallel.run(tasks, t -> {
+            int i0 = (int) ((long) m * t / tasks);
+            int i1 = (int) ((long) m * (t + 1) / tasks);
+            for (int i = i0; i < i1; i++) {
+                int ai = aOff + i * rowStep;
+                int ci = cOff + i * ldc;
+                int j = 0;
+                // four vectors at a time: each broadcast of A[i, p] feeds four FMAs
+                for (; j + 4 * L <= n; j += 4 * L) {
+                    FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
+                    FloatVector s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+                    for (int p = 0, bi = bRowsOff + j, ap = ai; p < k; p++, bi += ldRows, ap += colStep) {
+                        FloatVector x = FloatVector.broadcast(S, a[ap]);
+                        s0 = x.fma(FloatVector.fromArray(S, bRows, bi), s0);
+                        s1 = x.fma(FloatVector.fromArray(S, bRows, bi + L), s1);
+                        s2 = x.fma(FloatVector.fromArray(S, bRows, bi + 2 * L), s2);
+                        s3 = x.fma(FloatVector.fromArray(S, bRows, bi + 3 * L), s3);
+                    }
+                    shallowStore(s0, alpha, beta, c, ci + j, S.maskAll(true));
+                    shallowStore(s1, alpha, beta, c, ci + j + L, S.maskAll(true));
+                    shallowStore(s2, alpha, beta, c, ci + j + 2 * L, S.maskAll(true));
+                    shallowStore(s3, alpha, beta, c, ci + j + 3 * L, S.maskAll(true));
+                }
+                for (; j < n; j += L) {
+                    VectorMask<Float> mask = S.indexInRange(j, n);
+                    FloatVector s0 = FloatVector.zero(S);
+                    for (int p = 0, bi = bRowsOff + j, ap = ai; p < k; p++, bi += ldRows, ap += colStep) {
+                        s0 = FloatVector.broadcast(S, a[ap]).fma(FloatVector.fromArray(S, bRows, bi, mask), s0);
+                    }
+                    shallowStore(s0, alpha, beta, c, ci + j, mask);
+                }
+            }
+        });
+    }
+
+    /** {@code c = alpha * s + beta * c} on the lanes of the mask; C is not read when beta is 0. */
+    private static void shallowStore(FloatVector s, float alpha, float beta, float[] c, int ci, VectorMask<Float> mask) {
+        FloatVector out = beta == 0f ? s.mul(alpha) : s.fma(FloatVector.broadcast(S, alpha),
+                FloatVector.fromArray(S, c, ci, mask).mul(beta));
+        out.intoArray(c, ci, mask);
     }
 
     // ---------------------------------------------------------------- skinny: n < SKINNY_N
