@@ -2,6 +2,7 @@ package dev.autograd.kernels;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -714,7 +715,7 @@ public class PanamaKernels extends ScalarKernels {
             }
             return total;
         }
-        double[] partial = new double[blocks];
+        double[] partial = sumPartials(blocks);
         Parallel.forRange(blocks, 16, 1, (b0, b1) -> {
             for (int blk = b0; blk < b1; blk++) {
                 int from = blk * SUM_BLOCK;
@@ -722,10 +723,27 @@ public class PanamaKernels extends ScalarKernels {
             }
         });
         double total = 0;
-        for (double p : partial) {
-            total += p; // fixed order: identical for any thread count
+        for (int blk = 0; blk < blocks; blk++) {
+            total += partial[blk]; // fixed order: identical for any thread count
         }
         return total;
+    }
+
+    /**
+     * The calling thread's buffer of per-block sums, grown on demand: a new array per call was the
+     * one allocation of a parallel sum (2 KB per million floats, JMH {@code -prof gc}). Safe to
+     * reuse: the caller waits for every task before it reads the buffer, and a sum called inside
+     * the pool runs serially without it.
+     */
+    private static final ThreadLocal<double[]> SUM_PARTIALS = ThreadLocal.withInitial(() -> new double[0]);
+
+    private static double[] sumPartials(int blocks) {
+        double[] partial = SUM_PARTIALS.get();
+        if (partial.length < blocks) {
+            partial = new double[blocks];
+            SUM_PARTIALS.set(partial);
+        }
+        return partial;
     }
 
     static float sumBlock(float[] x, int xo, int n, boolean squares) {
@@ -958,10 +976,9 @@ public class PanamaKernels extends ScalarKernels {
         // channels write disjoint rows of col: split them over the pool
         int work = channels * kH * kW * outH * outW;
         int grain = Math.max(1, PARALLEL_GRAIN / Math.max(1, kH * kW * outH * outW));
-        Runnable serial = () -> im2colChannels(0, channels, x, xOffset, height, width, kH, kW, padH, padW,
-                strideH, strideW, dilationH, dilationW, outH, outW, col, colOffset, ldCol);
         if (work < PARALLEL_GRAIN) {
-            serial.run();
+            im2colChannels(0, channels, x, xOffset, height, width, kH, kW, padH, padW,
+                    strideH, strideW, dilationH, dilationW, outH, outW, col, colOffset, ldCol);
         } else {
             Parallel.forRange(channels, grain, 1, (c0, c1) -> im2colChannels(c0, c1, x, xOffset, height, width,
                     kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, col, colOffset, ldCol));
@@ -1075,18 +1092,163 @@ public class PanamaKernels extends ScalarKernels {
         }
     }
 
+    /** The long species with as many bits (max-pool indices: one int vector fills two of these). */
+    static final VectorSpecies<Long> SL = VectorSpecies.of(long.class, S.vectorShape());
+
+    /**
+     * Two-table permutation for stride-2 loads: with {@code a} loaded at column c and {@code b} at
+     * c+L-1, lane j of {@code EVERY_OTHER.selectFrom(a, b)} is column c+2j (indices below L pick from
+     * a, the rest from b). Loading b one early means the two loads read exactly columns c..c+2L-2,
+     * the ones the lanes need, never one past them.
+     */
+    private static final FloatVector EVERY_OTHER = FloatVector.fromArray(S, everyOther(), 0);
+
+    private static float[] everyOther() {
+        float[] index = new float[L];
+        for (int j = 0; j < L; j++) {
+            index[j] = j < L / 2 ? 2 * j : 2 * j + 1;
+        }
+        return index;
+    }
+
     @Override
     public void maxPool2d(float[] x, int xOffset, int planes, int height, int width,
                           int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
                           int outH, int outW, float[] out, int outOffset, long[] indices, int indicesOffset) {
-        // Windows overlap and stride 2 would need gathers: the planes run in parallel instead, each
-        // with the reference's loop (the reference is already branch-light per window)
+        // planes run in parallel; within a plane, L output columns of one output row at a time
+        // (stride 1: plain loads; stride 2: two loads and one two-table permute per tap). Other
+        // strides, and rows narrower than a vector (small-size guard), keep the reference's loop.
         int plane = height * width;
         int outPlane = outH * outW;
+        boolean simd = (strideW == 1 || strideW == 2) && outW >= L;
         int grain = Math.max(1, PARALLEL_GRAIN / Math.max(1, outPlane * kH * kW));
-        Parallel.forRange(planes, grain, 1, (p0, p1) -> super.maxPool2d(x, xOffset + p0 * plane, p1 - p0,
-                height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW,
-                out, outOffset + p0 * outPlane, indices, indicesOffset + p0 * outPlane));
+        Parallel.forRange(planes, grain, 1, (p0, p1) -> {
+            if (!simd) {
+                super.maxPool2d(x, xOffset + p0 * plane, p1 - p0, height, width, kH, kW, padH, padW,
+                        strideH, strideW, dilationH, dilationW, outH, outW,
+                        out, outOffset + p0 * outPlane, indices, indicesOffset + p0 * outPlane);
+                return;
+            }
+            for (int p = p0; p < p1; p++) {
+                maxPoolPlane(x, xOffset + p * plane, height, width, kH, kW, padH, padW, strideH, strideW,
+                        dilationH, dilationW, outH, outW, out, outOffset + p * outPlane, indices,
+                        indicesOffset + p * outPlane);
+            }
+        });
+    }
+
+    /**
+     * One plane, {@code strideW} 1 or 2, {@code outW >= L}. Per output row, blocks of L output
+     * columns; the last block is moved left to end at the row's end (it recomputes a few columns
+     * with identical results instead of needing a tail). Per block, the taps in the reference's scan
+     * order (kernel row, then kernel column) with a strict {@code >}: the first maximum wins, as in
+     * the reference and PyTorch. The winner is tracked as {@code h*width + tapColumn} per lane (one
+     * broadcast blend per tap) and turned into the plane index once per block.
+     *
+     * <p>Blocks touching the padding load across the row's edge (into the neighbouring row, never
+     * outside {@code x}: such blocks go scalar) and blend the outside taps to -inf, which never wins
+     * a strict {@code >}. Two rare cases are left to the scalar loop, lane by lane: a NaN among the
+     * taps (the reference takes the first NaN; {@code >} never takes one) and a result of -inf
+     * (the reference takes the first valid tap even when it is -inf, or -1 for a window of padding
+     * only). Both are detected with one compare per tap and one per block.
+     */
+    private static void maxPoolPlane(float[] x, int xBase, int height, int width, int kH, int kW,
+                                     int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
+                                     int outH, int outW, float[] out, int outBase, long[] indices, int indicesBase) {
+        IntVector laneColumns = IntVector.zero(SI).addIndex(strideW); // j * strideW
+        int span = (L - 1) * strideW + (kW - 1) * dilationW; // first to last column one block reads in a row
+        for (int oh = 0; oh < outH; oh++) {
+            int hTop = oh * strideH - padH;
+            int kiLo = 0;
+            while (kiLo < kH && hTop + kiLo * dilationH < 0) {
+                kiLo++;
+            }
+            int kiHi = kH - 1;
+            while (kiHi >= kiLo && hTop + kiHi * dilationH >= height) {
+                kiHi--;
+            }
+            int o = outBase + oh * outW;
+            int io = indicesBase + oh * outW;
+            for (int block = 0; block < outW; block += L) {
+                int ow = Math.min(block, outW - L);
+                int c0 = ow * strideW - padW; // column of lane 0's first tap
+                boolean border = c0 < 0 || c0 + span >= width;
+                if (kiLo > kiHi || (border && (xBase + (hTop + kiLo * dilationH) * width + c0 < 0
+                        || xBase + (hTop + kiHi * dilationH) * width + c0 + span >= x.length))) {
+                    for (int j = 0; j < L; j++) {
+                        maxPoolAt(x, xBase, height, width, kH, kW, padH, padW, strideH, strideW, dilationH,
+                                dilationW, oh, ow + j, out, o + ow + j, indices, io + ow + j);
+                    }
+                    continue;
+                }
+                FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+                IntVector arg = IntVector.zero(SI);
+                VectorMask<Float> nan = S.maskAll(false);
+                for (int ki = kiLo; ki <= kiHi; ki++) {
+                    int h = hTop + ki * dilationH;
+                    int row = xBase + h * width;
+                    for (int kj = 0; kj < kW; kj++) {
+                        int c = c0 + kj * dilationW;
+                        FloatVector v = strideW == 1
+                                ? FloatVector.fromArray(S, x, row + c)
+                                : EVERY_OTHER.selectFrom(FloatVector.fromArray(S, x, row + c),
+                                        FloatVector.fromArray(S, x, row + c + L - 1));
+                        if (border) {
+                            VectorMask<Integer> outside = laneColumns.add(c).compare(VectorOperators.UGE, width);
+                            v = v.blend(Float.NEGATIVE_INFINITY, outside.cast(S));
+                        }
+                        nan = nan.or(v.compare(VectorOperators.NE, v));
+                        VectorMask<Float> greater = v.compare(VectorOperators.GT, m);
+                        m = m.blend(v, greater);
+                        arg = arg.blend(h * width + c, greater.cast(SI));
+                    }
+                }
+                m.intoArray(out, o + ow);
+                IntVector index = arg.add(laneColumns);
+                ((LongVector) index.convertShape(VectorOperators.I2L, SL, 0)).intoArray(indices, io + ow);
+                ((LongVector) index.convertShape(VectorOperators.I2L, SL, 1)).intoArray(indices, io + ow + L / 2);
+                VectorMask<Float> redo = nan.or(m.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
+                if (redo.anyTrue()) {
+                    for (int j = 0; j < L; j++) {
+                        if (redo.laneIsSet(j)) {
+                            maxPoolAt(x, xBase, height, width, kH, kW, padH, padW, strideH, strideW, dilationH,
+                                    dilationW, oh, ow + j, out, o + ow + j, indices, io + ow + j);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** One output of the reference's loop: first NaN, else first maximum, else first valid tap, else -1. */
+    private static void maxPoolAt(float[] x, int xBase, int height, int width, int kH, int kW,
+                                  int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
+                                  int oh, int ow, float[] out, int o, long[] indices, int io) {
+        float m = Float.NEGATIVE_INFINITY;
+        int arg = -1;
+        scan:
+        for (int ki = 0; ki < kH; ki++) {
+            int h = oh * strideH - padH + ki * dilationH;
+            if (h < 0 || h >= height) {
+                continue;
+            }
+            for (int kj = 0; kj < kW; kj++) {
+                int w = ow * strideW - padW + kj * dilationW;
+                if (w < 0 || w >= width) {
+                    continue;
+                }
+                float v = x[xBase + h * width + w];
+                if (v > m || v != v || arg < 0) {
+                    m = v;
+                    arg = h * width + w;
+                    if (v != v) {
+                        break scan;
+                    }
+                }
+            }
+        }
+        out[o] = m;
+        indices[io] = arg;
     }
 
     @Override

@@ -370,6 +370,64 @@ class PanamaKernelsTest {
         }
     }
 
+    /**
+     * Max pooling over awkward geometry (rows narrower and wider than a vector, odd widths, padding
+     * 0/1, stride 1/2/3, kernel 1/2/3, dilation 1/2) and data with many ties (+0 and -0 too), NaN
+     * and -inf: values and int64 indices must equal the reference exactly (first maximum in scan
+     * order wins, the first NaN wins, an all -inf window takes its first valid tap). Offset 0 makes
+     * the first block of the first row load across the array's start, offset 5 does not.
+     */
+    @ParameterizedTest(name = "threads={0}")
+    @MethodSource("threads")
+    void maxPoolAwkward(int threads) {
+        Parallel.setThreads(threads);
+        float[] palette = {-1f, 0f, -0f, 1f, 2f, Float.NaN, Float.NEGATIVE_INFINITY};
+        int ch = 3;
+        for (int width : new int[] {1, 3, 7, 16, 17, 31, 32, 33, 50, 112}) {
+            for (int height : new int[] {1, 4, 9}) {
+                for (int data = 0; data < 4; data++) {
+                    // 0: distinct values; 1: ties; 2: ties, rare NaN; 3: mostly -inf
+                    SplittableRandom r = new SplittableRandom(31L * width + height + 1000L * data);
+                    int offset = data % 2 == 0 ? 0 : 5;
+                    float[] x = new float[offset + ch * height * width];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = switch (data) {
+                            case 0 -> (float) r.nextDouble(-1, 1);
+                            case 1 -> palette[r.nextInt(5)];
+                            case 2 -> r.nextInt(40) == 0 ? Float.NaN : palette[r.nextInt(5)];
+                            default -> r.nextInt(5) == 0 ? palette[r.nextInt(7)] : Float.NEGATIVE_INFINITY;
+                        };
+                    }
+                    for (int k = 1; k <= 3; k++) {
+                        for (int stride = 1; stride <= 3; stride++) {
+                            for (int pad = 0; pad <= k / 2; pad++) {
+                                for (int dil = 1; dil <= 2; dil++) {
+                                    int oh = (height + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+                                    int ow = (width + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+                                    if (oh < 1 || ow < 1) {
+                                        continue;
+                                    }
+                                    String what = "maxPool2d " + height + "x" + width + " k=" + k + " s=" + stride
+                                            + " p=" + pad + " d=" + dil + " data=" + data;
+                                    float[] pe = new float[ch * oh * ow + 2];
+                                    float[] pa = new float[pe.length];
+                                    long[] ie = new long[pe.length];
+                                    long[] ia = new long[pe.length];
+                                    REF.maxPool2d(x, offset, ch, height, width, k, k, pad, pad, stride, stride, dil, dil,
+                                            oh, ow, pe, 1, ie, 2);
+                                    SIMD.maxPool2d(x, offset, ch, height, width, k, k, pad, pad, stride, stride, dil, dil,
+                                            oh, ow, pa, 1, ia, 2);
+                                    assertArrayEquals(pe, pa, what);
+                                    assertArrayEquals(ie, ia, what + " indices");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @ParameterizedTest(name = "threads={0}")
     @MethodSource("threads")
     void batchNorm(int threads) {
