@@ -1,10 +1,11 @@
 package dev.autograd.kernels;
 
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.IntConsumer;
 
 /**
@@ -94,57 +95,12 @@ public final class Parallel {
         return inPool() ? 1 : threads;
     }
 
-    /** How long a helper keeps looking for the next job before its worker parks (microseconds). */
-    static final long SPIN_NANOS = 1000L * Long.getLong("autograd.spinMicros", 200);
-
-    /** One parallel job: tasks handed out by one counter, counted when done. */
-    private static final class Job {
-        final int tasks;
-        final IntConsumer body;
-        final AtomicInteger next = new AtomicInteger();
-        final AtomicInteger done = new AtomicInteger();
-        volatile Throwable error;
-
-        Job(int tasks, IntConsumer body) {
-            this.tasks = tasks;
-            this.body = body;
-        }
-
-        boolean hasWork() {
-            return next.get() < tasks;
-        }
-
-        /** Runs tasks until none is left; a task's exception is kept for the caller. */
-        void drain() {
-            for (int t = next.getAndIncrement(); t < tasks; t = next.getAndIncrement()) {
-                try {
-                    body.accept(t);
-                } catch (Throwable e) {
-                    if (error == null) {
-                        error = e;
-                    }
-                } finally {
-                    done.incrementAndGet();
-                }
-            }
-        }
-    }
-
-    /** The newest job, where spinning helpers look for work; cleared when done (it holds the task's arrays). */
-    private static final AtomicReference<Job> OFFERED = new AtomicReference<>();
-    /** Helpers spinning for a job (not counting those working on one). */
-    private static final AtomicInteger SPINNING = new AtomicInteger();
-
     /**
      * Runs {@code body.accept(t)} for every t in [0, tasks) and returns when all are done. The
-     * caller works too: it and up to threads-1 helpers take task numbers from one counter, so a
-     * thread that the OS descheduled (the cores are shared) holds up at most the task it is on, and
-     * a helper that has not started by the time the caller runs out of tasks is simply not needed.
-     * A helper that finishes keeps looking for the next job for {@link #SPIN_NANOS} before its
-     * worker parks: waking a parked thread takes tens of microseconds here, as long as a whole
-     * small GEMM, and a training step runs hundreds of short parallel kernels back to back (OpenMP
-     * runtimes spin for the same reason). Which thread runs which task never changes a result:
-     * tasks write disjoint outputs. A task's exception is rethrown to the caller once all tasks are done.
+     * caller works too: it and up to threads-1 pool workers take task numbers from one counter, so
+     * a thread that the OS descheduled (the cores are shared) holds up at most the task it is on.
+     * Which thread runs which task never changes a result: tasks write disjoint outputs.
+     * An exception of a task is rethrown to the caller once every helper has stopped.
      */
     static void run(int tasks, IntConsumer body) {
         if (tasks <= 1 || inPool()) {
@@ -153,70 +109,43 @@ public final class Parallel {
             }
             return;
         }
-        Job job = new Job(tasks, body);
-        OFFERED.set(job);
-        int wanted = Math.min(tasks, threads) - 1 - SPINNING.get();
-        if (wanted > 0) {
-            ForkJoinPool p = pool();
+        AtomicInteger next = new AtomicInteger();
+        Runnable drain = () -> {
+            for (int t = next.getAndIncrement(); t < tasks; t = next.getAndIncrement()) {
+                body.accept(t);
+            }
+        };
+        int helpers = Math.min(tasks, threads) - 1;
+        ForkJoinTask<?>[] submitted = new ForkJoinTask<?>[helpers];
+        ForkJoinPool p = pool();
+        // per helper: 0 = not started, 1 = working, 2 = called off by the caller
+        AtomicIntegerArray state = new AtomicIntegerArray(helpers);
+        for (int h = 0; h < helpers; h++) {
+            int id = h;
             try {
-                for (int h = 0; h < wanted; h++) {
-                    p.execute(() -> help(p, job));
-                }
+                submitted[h] = p.submit(() -> {
+                    if (state.compareAndSet(id, 0, 1)) {
+                        drain.run();
+                    }
+                });
             } catch (RejectedExecutionException e) {
-                // setThreads shut this pool down after we took it: fewer helpers, or the caller alone
+                // setThreads shut this pool down after we took it: the caller drains the tasks alone
+                // (helpers never submitted stay "not started" and are called off below, never joined)
+                break;
             }
         }
         RUNNING.set(true);
         try {
-            job.drain();
+            drain.run();
         } finally {
             RUNNING.set(false);
-            OFFERED.compareAndSet(job, null);
-        }
-        // tasks taken by helpers are running now: wait for them without parking
-        for (int spins = 0; job.done.get() < tasks; spins++) {
-            if ((spins & 1023) == 1023) {
-                Thread.yield();
-            } else {
-                Thread.onSpinWait();
-            }
-        }
-        Throwable e = job.error;
-        if (e instanceof RuntimeException r) {
-            throw r;
-        }
-        if (e instanceof Error err) {
-            throw err;
-        }
-        if (e != null) {
-            throw new RuntimeException(e);
-        }
-    }
-
-    /** A helper on a pool worker: works on its job, then on newer jobs until none comes for a while. */
-    private static void help(ForkJoinPool p, Job first) {
-        first.drain();
-        SPINNING.incrementAndGet();
-        try {
-            long deadline = System.nanoTime() + SPIN_NANOS;
-            while (pool == p) {
-                Job job = OFFERED.get();
-                if (job != null && job.hasWork()) {
-                    SPINNING.decrementAndGet();
-                    try {
-                        job.drain();
-                    } finally {
-                        SPINNING.incrementAndGet();
-                    }
-                    deadline = System.nanoTime() + SPIN_NANOS;
-                } else if (System.nanoTime() - deadline > 0) {
-                    return;
-                } else {
-                    Thread.onSpinWait();
+            for (int h = 0; h < helpers; h++) {
+                // a helper that has not started yet (its core is busy elsewhere) would find no
+                // work left: call it off rather than wait for the OS to schedule it
+                if (!state.compareAndSet(h, 0, 2)) {
+                    submitted[h].join();
                 }
             }
-        } finally {
-            SPINNING.decrementAndGet();
         }
     }
 
