@@ -34,9 +34,10 @@ import jdk.incubator.vector.VectorMask;
  * most {@value #WIDE_M} rows and B not transposed ({@link #wide}): an 8-row tile would be half padding;
  * and products of depth at most {@value #SHALLOW_K} ({@link #shallow}): one pass over C.
  *
- * <p><b>Threads.</b> C is cut into strips (of rows or columns) with one task each; every element of
- * C is computed by one task, with the same KC split and FMA order whatever the strip. Results are
- * therefore bit-identical for every thread count.
+ * <p><b>Threads.</b> Big products ({@link #shared}) pack each B panel once, together, then hand out
+ * (row block, column range) tasks against it; smaller ones cut C into strips (of rows or columns)
+ * with one task each. Either way every element of C is computed by one task, with the same depth
+ * blocks and FMA order as on one thread: results are bit-identical for every thread count.
  */
 final class Gemm {
 
@@ -51,10 +52,18 @@ final class Gemm {
     static final int WIDE_M = 4;
     /** Up to this depth the product is done as rows of short FMA chains over op(B): see {@link #shallow}. */
     static final int SHALLOW_K = 8;
+    /**
+     * Products with at least this many multiply-adds share one packed B panel between the threads
+     * ({@link #shared}); smaller ones (a fraction of a millisecond) are cut into strips of C, one
+     * parallel job in all instead of two per depth block.
+     */
+    static final long SHARED_FLOPS = 1L << 25;
+    /** ... and at most this many rows: A's depth block is packed whole (m x KC floats). */
+    static final int SHARED_MAX_M = 8192;
     /** Products with fewer multiply-adds stay on one thread. */
     static final long PARALLEL_FLOPS = 1L << 18;
 
-    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[3][]);
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][]);
 
     private Gemm() {
     }
@@ -87,11 +96,14 @@ final class Gemm {
             block(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
             return;
         }
-        // Strips of C, one task each. A task packs all of the operand along the other side: cut
-        // along M to re-pack B (cheap when not transposed: vector copies), along N to re-pack A
-        // (cheap when transposed: row copies), whichever costs less, on a side long enough to
-        // give every thread whole tiles. Twice as many strips as threads on big products: the
-        // cores are shared, and a descheduled thread then holds back half a share, not a whole one.
+        if (flops >= SHARED_FLOPS && m <= SHARED_MAX_M) {
+            shared(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, threads);
+            return;
+        }
+        // Smaller products: strips of C, one task each, in one parallel job. A task packs all of the
+        // operand along the other side: cut along M to re-pack B (cheap when not transposed: vector
+        // copies), along N to re-pack A (cheap when transposed: row copies), whichever costs less,
+        // on a side long enough to give every thread whole tiles.
         long costM = (long) n * (transB ? 3 : 1);
         long costN = (long) m * (transA ? 1 : 3);
         boolean mLong = m >= threads * MR;
@@ -100,7 +112,7 @@ final class Gemm {
         int align = alongM ? MR : NR;
         int extent = alongM ? m : n;
         int units = (extent + align - 1) / align;
-        int strips = Math.min(units, flops >= (1L << 27) ? 2 * threads : threads);
+        int strips = Math.min(units, threads);
         Parallel.run(strips, i -> {
             int from = Math.min(extent, units * i / strips * align);
             int to = Math.min(extent, units * (i + 1) / strips * align);
@@ -144,49 +156,120 @@ final class Gemm {
                       float beta, float[] c, int cOff, int ldc) {
         float[] bufB = buffer(1, KC * (NC + NR));
         float[] bufA = buffer(0, KC * (MC + MR));
-        float[] tile = buffer(2, MR * NR);
-        // depth blocks of equal size (at most KC): k = 576 runs as 2 x 288, not 256 + 256 + 64, which
-        // would pass over C a third time for a block too short to pay for it
-        int depthBlocks = (k + KC - 1) / KC;
-        int kcStep = (k + depthBlocks - 1) / depthBlocks;
+        int kcStep = kcStep(k);
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
             for (int pc = 0; pc < k; pc += kcStep) {
                 int kc = Math.min(kcStep, k - pc);
-                boolean first = pc == 0;
-                // beta applies on the first depth block only; later blocks accumulate into C
-                float betaEff = first ? beta : 1f;
-                boolean readC = !(first && beta == 0f);
-                packB(transB, b, bOff, ldb, pc, kc, jc, nc, bufB);
+                packB(transB, b, bOff, ldb, pc, kc, jc, nc, bufB, 0);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
-                    packA(transA, a, aOff, lda, ic, mc, pc, kc, bufA);
-                    // jr outer, ir inner: the B micro-panel (KC x NR = 32 KB) stays in L1 while the
-                    // MC/MR A micro-panels stream from L2 (measured 5-10% faster than ir outer)
-                    for (int jr = 0; jr < nc; jr += NR) {
-                        int nr = Math.min(NR, nc - jr);
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            int mr = Math.min(MR, mc - ir);
-                            int cIdx = cOff + (ic + ir) * ldc + jc + jr;
-                            // panel ir/MR of A starts at ir*kc, panel jr/NR of B at jr*kc
-                            if (mr == MR && nr == NR) {
-                                kernel(bufA, ir * kc, bufB, jr * kc, kc, c, cIdx, ldc, alpha, betaEff, readC, null);
-                            } else {
-                                kernel(bufA, ir * kc, bufB, jr * kc, kc, null, 0, 0, 0f, 0f, false, tile);
-                                edgeUpdate(tile, mr, nr, c, cIdx, ldc, alpha, betaEff, readC);
-                            }
-                        }
-                    }
+                    packA(transA, a, aOff, lda, ic, mc, pc, kc, bufA, 0);
+                    macro(bufA, 0, mc, bufB, 0, nc, kc, pc == 0, alpha, beta, c, cOff + ic * ldc + jc, ldc);
                 }
             }
         }
     }
 
-    /** op(B)[pc..pc+kc, jc..jc+nc] into row panels of NR columns: panel q, row p at q*NR*kc + p*NR. */
-    static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc, float[] buf) {
+    /**
+     * Depth blocks of equal size, at most KC: k = 576 runs as 2 x 288, not 256 + 256 + 64, which
+     * would pass over C a third time for a block too short to pay for it.
+     */
+    static int kcStep(int k) {
+        int depthBlocks = (k + KC - 1) / KC;
+        return (k + depthBlocks - 1) / depthBlocks;
+    }
+
+    /**
+     * The macro-kernel: an mc x kc block of packed A (at {@code aBase}) times the packed B panels for columns
+     * [jFrom, jTo) of the block (panel jr/NR at jr*kc), into C at {@code cIdx} (the block's top-left
+     * element) on the calling thread. beta applies on the first depth block only; later blocks add.
+     */
+    private static void macro(float[] bufA, int aBase, int mc, float[] bufB, int jFrom, int jTo, int kc, boolean firstDepth,
+                              float alpha, float beta, float[] c, int cIdx, int ldc) {
+        float betaEff = firstDepth ? beta : 1f;
+        boolean readC = !(firstDepth && beta == 0f);
+        float[] tile = buffer(2, MR * NR);
+        // jr outer, ir inner: the B micro-panel (KC x NR = 32 KB) stays in L1 while the MC/MR A
+        // micro-panels stream from L2 (measured 5-10% faster than ir outer)
+        for (int jr = jFrom; jr < jTo; jr += NR) {
+            int nr = Math.min(NR, jTo - jr);
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = Math.min(MR, mc - ir);
+                int at = cIdx + ir * ldc + jr;
+                // panel ir/MR of A starts at aBase + ir*kc, panel jr/NR of B at jr*kc
+                if (mr == MR && nr == NR) {
+                    kernel(bufA, aBase + ir * kc, bufB, jr * kc, kc, c, at, ldc, alpha, betaEff, readC, null);
+                } else {
+                    kernel(bufA, aBase + ir * kc, bufB, jr * kc, kc, null, 0, 0, 0f, 0f, false, tile);
+                    edgeUpdate(tile, mr, nr, c, at, ldc, alpha, betaEff, readC);
+                }
+            }
+        }
+    }
+
+    /**
+     * Big products on several threads with one packed copy of each operand for all of them: per
+     * depth block the threads pack all of A's KC columns together (a share of its MR panels each),
+     * then per column block the KC x NC panel of B (a share of its NR panels each), then take (MC
+     * row block, column range) tasks from one counter. Nothing is packed twice, and the tasks are small
+     * enough that a thread whose core is slowed by its neighbours takes fewer of them (on this VM
+     * one core at a time runs at 60% for seconds). Every element of C gets the same depth blocks
+     * and FMA order as in {@link #block}: bit-identical results for any thread count.
+     */
+    static void shared(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                       float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                       float beta, float[] c, int cOff, int ldc, int threads) {
+        int kcStep = kcStep(k);
+        int mPanels = (m + MR - 1) / MR;
+        // the caller's buffers, read by every thread (helpers only write their tiles)
+        float[] bufB = buffer(1, KC * (NC + NR));
+        float[] bufA = buffer(3, mPanels * MR * kcStep);
+        int rowBlocks = (m + MC - 1) / MC;
+        for (int pc = 0; pc < k; pc += kcStep) {
+            int p0 = pc;
+            int kc = Math.min(kcStep, k - pc);
+            // all of op(A)[:, pc..pc+kc] once per depth block (every column block uses it), in shares
+            int aTasks = Math.min(mPanels, threads);
+            Parallel.run(aTasks, t -> {
+                int from = mPanels * t / aTasks * MR;
+                int to = Math.min(m, mPanels * (t + 1) / aTasks * MR);
+                if (from < to) {
+                    packA(transA, a, aOff, lda, from, to - from, p0, kc, bufA, from * kc);
+                }
+            });
+            boolean first = pc == 0;
+            for (int jcLoop = 0; jcLoop < n; jcLoop += NC) {
+                int jc = jcLoop;
+                int nc = Math.min(NC, n - jc);
+                int panels = (nc + NR - 1) / NR;
+                int packTasks = Math.min(panels, threads);
+                Parallel.run(packTasks, t -> {
+                    int from = panels * t / packTasks * NR;
+                    int to = Math.min(nc, panels * (t + 1) / packTasks * NR);
+                    if (from < to) {
+                        packB(transB, b, bOff, ldb, p0, kc, jc + from, to - from, bufB, from * kc);
+                    }
+                });
+                // column ranges of whole panels, enough for about 4 tasks per thread
+                int ranges = Math.min(panels, Math.max(1, (4 * threads + rowBlocks - 1) / rowBlocks));
+                Parallel.run(rowBlocks * ranges, t -> {
+                    int ic = t / ranges * MC;
+                    int r = t % ranges;
+                    int from = panels * r / ranges * NR;
+                    int to = Math.min(nc, panels * (r + 1) / ranges * NR);
+                    macro(bufA, ic * kc, Math.min(MC, m - ic), bufB, from, to, kc, first, alpha, beta,
+                            c, cOff + ic * ldc + jc, ldc);
+                });
+            }
+        }
+    }
+
+    /** op(B)[pc..pc+kc, jc..jc+nc] into row panels of NR columns: panel q, row p at bufOff + q*NR*kc + p*NR. */
+    static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc, float[] buf, int bufOff) {
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
-            int dst = jr * kc;
+            int dst = bufOff + jr * kc;
             if (!transB) {
                 int src = bOff + pc * ldb + jc + jr;
                 if (nr == NR) {
@@ -218,11 +301,11 @@ final class Gemm {
         }
     }
 
-    /** op(A)[ic..ic+mc, pc..pc+kc] into column panels of MR rows: panel q, column p at q*MR*kc + p*MR. */
-    static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc, float[] buf) {
+    /** op(A)[ic..ic+mc, pc..pc+kc] into column panels of MR rows: panel q, column p at bufOff + q*MR*kc + p*MR. */
+    static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc, float[] buf, int bufOff) {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
-            int dst = ir * kc;
+            int dst = bufOff + ir * kc;
             if (transA) {
                 // A stored k x m: the MR values of column p are contiguous
                 int src = aOff + pc * lda + ic + ir;
