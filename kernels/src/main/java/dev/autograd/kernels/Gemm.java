@@ -57,7 +57,7 @@ final class Gemm {
      * ({@link #shared}); smaller ones (a fraction of a millisecond) are cut into strips of C, one
      * parallel job in all instead of two per depth block.
      */
-    static final long SHARED_FLOPS = 1L << 25;
+    static final long SHARED_FLOPS = Long.getLong("autograd.gemm.shared", 1L << 25);
     /** ... and at most this many rows: A's depth block is packed whole (m x KC floats). */
     static final int SHARED_MAX_M = 8192;
     /** Products with fewer multiply-adds stay on one thread. */
@@ -138,6 +138,20 @@ final class Gemm {
                 }
             }
         }
+    }
+
+    private static final ThreadLocal<int[]> GATHER_MAP = ThreadLocal.withInitial(() -> new int[L + 1]);
+
+    /** Offsets of an MR-row panel's columns for {@link #packA}'s gather; the last slot keeps lda. */
+    private static int[] gatherMap(int lda) {
+        int[] map = GATHER_MAP.get();
+        if (map[L] != lda || map[1] != lda) {
+            for (int i = 0; i < L; i++) {
+                map[i] = (i % MR) * lda + i / MR;
+            }
+            map[L] = lda;
+        }
+        return map;
     }
 
     private static float[] buffer(int which, int size) {
@@ -316,9 +330,19 @@ final class Gemm {
                     }
                 }
             } else if (mr == MR) {
-                // eight row streams read in step, the panel written sequentially
+                // eight row streams read in step, the panel written sequentially: L/MR columns per
+                // gather (lane i reads row i % MR, column i / MR), then one column at a time
+                // (a 64 x 288 block: 8.5 us gathered, 18 us element by element)
                 int src = aOff + (ic + ir) * lda + pc;
-                for (int p = 0; p < kc; p++, dst += MR) {
+                int p = 0;
+                if (L >= MR) {
+                    int[] map = gatherMap(lda);
+                    int cols = L / MR;
+                    for (; p + cols <= kc; p += cols, dst += L) {
+                        FloatVector.fromArray(S, a, src + p, map, 0).intoArray(buf, dst);
+                    }
+                }
+                for (; p < kc; p++, dst += MR) {
                     for (int r = 0; r < MR; r++) {
                         buf[dst + r] = a[src + r * lda + p];
                     }
