@@ -1148,7 +1148,7 @@ public class PanamaKernels extends ScalarKernels {
      * <p>Blocks touching the padding load across the row's edge (into the neighbouring row, never
      * outside {@code x}: such blocks go scalar) and blend the outside taps to -inf, which never wins
      * a strict {@code >}. Two rare cases are left to the scalar loop, lane by lane: a NaN among the
-     * taps (the reference takes the first NaN; {@code >} never takes one) and a result of -inf
+     * taps (the reference takes the last NaN, as PyTorch does; {@code >} never takes one) and a result of -inf
      * (the reference takes the first valid tap even when it is -inf, or -1 for a window of padding
      * only). Both are detected with one compare per tap and one per block.
      */
@@ -1218,37 +1218,6 @@ public class PanamaKernels extends ScalarKernels {
                 }
             }
         }
-    }
-
-    /** One output of the reference's loop: first NaN, else first maximum, else first valid tap, else -1. */
-    private static void maxPoolAt(float[] x, int xBase, int height, int width, int kH, int kW,
-                                  int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
-                                  int oh, int ow, float[] out, int o, long[] indices, int io) {
-        float m = Float.NEGATIVE_INFINITY;
-        int arg = -1;
-        scan:
-        for (int ki = 0; ki < kH; ki++) {
-            int h = oh * strideH - padH + ki * dilationH;
-            if (h < 0 || h >= height) {
-                continue;
-            }
-            for (int kj = 0; kj < kW; kj++) {
-                int w = ow * strideW - padW + kj * dilationW;
-                if (w < 0 || w >= width) {
-                    continue;
-                }
-                float v = x[xBase + h * width + w];
-                if (v > m || v != v || arg < 0) {
-                    m = v;
-                    arg = h * width + w;
-                    if (v != v) {
-                        break scan;
-                    }
-                }
-            }
-        }
-        out[o] = m;
-        indices[io] = arg;
     }
 
     @Override

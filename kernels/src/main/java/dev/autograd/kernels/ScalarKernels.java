@@ -371,37 +371,43 @@ public class ScalarKernels implements Kernels {
             int xBase = xOffset + p * plane;
             for (int oh = 0; oh < outH; oh++) {
                 for (int ow = 0; ow < outW; ow++) {
-                    float m = Float.NEGATIVE_INFINITY;
-                    int arg = -1;
-                    for (int ki = 0; ki < kH; ki++) {
-                        int h = oh * strideH - padH + ki * dilationH;
-                        if (h < 0 || h >= height) {
-                            continue;
-                        }
-                        for (int kj = 0; kj < kW; kj++) {
-                            int w = ow * strideW - padW + kj * dilationW;
-                            if (w < 0 || w >= width) {
-                                continue;
-                            }
-                            float v = x[xBase + h * width + w];
-                            if (v > m || v != v || arg < 0) {
-                                m = v;
-                                arg = h * width + w;
-                                if (v != v) {
-                                    break;
-                                }
-                            }
-                        }
-                        if (m != m) {
-                            break;
-                        }
-                    }
                     int o = p * outPlane + oh * outW + ow;
-                    out[outOffset + o] = m;
-                    indices[indicesOffset + o] = arg;
+                    maxPoolAt(x, xBase, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW,
+                            oh, ow, out, outOffset + o, indices, indicesOffset + o);
                 }
             }
         }
+    }
+
+    /**
+     * One output of max pooling, PyTorch's rule (aten's CPU kernel: {@code val > maxval || isnan(val)}
+     * over the window in scan order): the last NaN if there is one, else the first maximum, else
+     * (every tap -inf) the first valid tap, else -1. The SIMD kernel recomputes windows with a NaN here.
+     */
+    static void maxPoolAt(float[] x, int xBase, int height, int width, int kH, int kW,
+                          int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
+                          int oh, int ow, float[] out, int o, long[] indices, int io) {
+        float m = Float.NEGATIVE_INFINITY;
+        int arg = -1;
+        for (int ki = 0; ki < kH; ki++) {
+            int h = oh * strideH - padH + ki * dilationH;
+            if (h < 0 || h >= height) {
+                continue;
+            }
+            for (int kj = 0; kj < kW; kj++) {
+                int w = ow * strideW - padW + kj * dilationW;
+                if (w < 0 || w >= width) {
+                    continue;
+                }
+                float v = x[xBase + h * width + w];
+                if (v > m || v != v || arg < 0) {
+                    m = v;
+                    arg = h * width + w;
+                }
+            }
+        }
+        out[o] = m;
+        indices[io] = arg;
     }
 
     @Override

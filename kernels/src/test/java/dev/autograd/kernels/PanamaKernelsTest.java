@@ -379,6 +379,42 @@ class PanamaKernelsTest {
      * order wins, the first NaN wins, an all -inf window takes its first valid tap). Offset 0 makes
      * the first block of the first row load across the array's start, offset 5 does not.
      */
+    /**
+     * PyTorch 1.13's indices for 2x2 windows with NaN (F.max_pool2d(..., return_indices=True) on
+     * [[nan, 1], [nan, 2]], [[1, nan], [nan, 2]], [[nan, nan], [1, 2]]): the last NaN in scan order.
+     * One window per plane, and 40 wide planes of the same (so the SIMD path sees them too).
+     */
+    @org.junit.jupiter.api.Test
+    void maxPoolTakesTheLastNaNAsPyTorch() {
+        float n = Float.NaN;
+        float[][] windows = {{n, 1, n, 2}, {1, n, n, 2}, {n, n, 1, 2}};
+        long[] expected = {2, 2, 1};
+        for (Kernels k : new Kernels[] {REF, SIMD}) {
+            for (int w = 0; w < windows.length; w++) {
+                float[] out = new float[1];
+                long[] idx = new long[1];
+                k.maxPool2d(windows[w], 0, 1, 2, 2, 2, 2, 0, 0, 2, 2, 1, 1, 1, 1, out, 0, idx, 0);
+                assertEquals(expected[w], idx[0], k.name() + " window " + w);
+                assertEquals(Float.NaN, out[0]);
+                // the same windows side by side in a 2 x 80 plane: 40 outputs, vector-wide rows
+                float[] wide = new float[2 * 80];
+                for (int j = 0; j < 40; j++) {
+                    wide[2 * j] = windows[w][0];
+                    wide[2 * j + 1] = windows[w][1];
+                    wide[80 + 2 * j] = windows[w][2];
+                    wide[80 + 2 * j + 1] = windows[w][3];
+                }
+                float[] outs = new float[40];
+                long[] idxs = new long[40];
+                k.maxPool2d(wide, 0, 1, 2, 80, 2, 2, 0, 0, 2, 2, 1, 1, 1, 40, outs, 0, idxs, 0);
+                for (int j = 0; j < 40; j++) {
+                    long e = expected[w] / 2 * 80 + expected[w] % 2 + 2 * j;
+                    assertEquals(e, idxs[j], k.name() + " window " + w + " at output " + j);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest(name = "threads={0}")
     @MethodSource("threads")
     void maxPoolAwkward(int threads) {
