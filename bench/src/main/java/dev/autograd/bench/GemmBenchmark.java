@@ -29,8 +29,13 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 2, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class GemmBenchmark {
 
-    /** m x n x k, then the transposes: N (none), TN (A^T), NT (B^T). */
-    @Param({"1024x1024x1024xN", "512x4x4608xN", "64x256x576xN", "64x576x3136xNT", "576x3136x64xTN"})
+    /**
+     * m x n x k, then the transposes: N (none), TN (A^T), NT (B^T). The last two are layer4's
+     * backward products at batch 1: the input gradient (few rows, {@code Gemm.wide}) and the weight
+     * gradient (depth 4, {@code Gemm.shallow}).
+     */
+    @Param({"1024x1024x1024xN", "512x4x4608xN", "64x256x576xN", "64x576x3136xNT", "576x3136x64xTN",
+            "4x4608x512xTN", "512x4608x4xNT"})
     public String shape;
 
     @Param({"simd", "scalar"})
