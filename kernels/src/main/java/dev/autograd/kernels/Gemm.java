@@ -154,6 +154,20 @@ final class Gemm {
         return map;
     }
 
+    private static final ThreadLocal<int[]> ROW_MAP = ThreadLocal.withInitial(() -> new int[L + 1]);
+
+    /** Offsets of L consecutive rows {@code ld} apart, for {@link #packB}'s gathers; the last slot keeps ld. */
+    private static int[] rowMap(int ld) {
+        int[] map = ROW_MAP.get();
+        if (map[L] != ld || map[1] != ld) {
+            for (int i = 0; i < L; i++) {
+                map[i] = i * ld;
+            }
+            map[L] = ld;
+        }
+        return map;
+    }
+
     private static float[] buffer(int which, int size) {
         float[][] bufs = BUFFERS.get();
         float[] buf = bufs[which];
@@ -297,8 +311,18 @@ final class Gemm {
                         java.util.Arrays.fill(buf, dst + nr, dst + NR, 0f);
                     }
                 }
+            } else if (nr == NR) {
+                // B stored n x k: row p of the panel is column p of NR rows of B, two gathers of L
+                // rows each (a 256 x 2304 weight: see the Kernels section of docs/performance.md)
+                int[] map = rowMap(ldb);
+                int src = bOff + (jc + jr) * ldb + pc;
+                int half = L * ldb;
+                for (int p = 0; p < kc; p++, dst += NR) {
+                    FloatVector.fromArray(S, b, src + p, map, 0).intoArray(buf, dst);
+                    FloatVector.fromArray(S, b, src + half + p, map, 0).intoArray(buf, dst + L);
+                }
             } else {
-                // B stored n x k: column j of op(B) is row j of B, contiguous in p
+                // the last, partial panel: row by row of B, contiguous in p
                 for (int j = 0; j < NR; j++) {
                     if (j < nr) {
                         int src = bOff + (jc + jr + j) * ldb + pc;
