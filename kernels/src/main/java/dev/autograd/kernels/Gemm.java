@@ -140,28 +140,24 @@ final class Gemm {
         }
     }
 
-    private static final ThreadLocal<int[]> GATHER_MAP = ThreadLocal.withInitial(() -> new int[L + 1]);
+    /** Lane offsets for packA's gathers (8 rows, L/8 columns) and packB's (L rows), per thread. */
+    private static final ThreadLocal<int[]> A_LANES = ThreadLocal.withInitial(Gemm::noLanes);
+    private static final ThreadLocal<int[]> B_LANES = ThreadLocal.withInitial(Gemm::noLanes);
 
-    /** Offsets of an MR-row panel's columns for {@link #packA}'s gather; the last slot keeps lda. */
-    private static int[] gatherMap(int lda) {
-        int[] map = GATHER_MAP.get();
-        if (map[L] != lda || map[1] != lda) {
-            for (int i = 0; i < L; i++) {
-                map[i] = (i % MR) * lda + i / MR;
-            }
-            map[L] = lda;
-        }
+    private static int[] noLanes() {
+        int[] map = new int[L + 1];
+        map[L] = -1; // no ld yet
         return map;
     }
 
-    private static final ThreadLocal<int[]> ROW_MAP = ThreadLocal.withInitial(() -> new int[L + 1]);
-
-    /** Offsets of L consecutive rows {@code ld} apart, for {@link #packB}'s gathers; the last slot keeps ld. */
-    private static int[] rowMap(int ld) {
-        int[] map = ROW_MAP.get();
-        if (map[L] != ld || map[1] != ld) {
+    /**
+     * Lane i at row {@code i % rows}, column {@code i / rows} of rows {@code ld} apart, kept in
+     * {@code map} (its last slot remembers ld) until ld changes.
+     */
+    private static int[] laneOffsets(int[] map, int ld, int rows) {
+        if (map[L] != ld) {
             for (int i = 0; i < L; i++) {
-                map[i] = i * ld;
+                map[i] = (i % rows) * ld + i / rows;
             }
             map[L] = ld;
         }
@@ -314,7 +310,7 @@ final class Gemm {
             } else if (nr == NR) {
                 // B stored n x k: row p of the panel is column p of NR rows of B, two gathers of L
                 // rows each (a 256 x 2304 weight: see the Kernels section of docs/performance.md)
-                int[] map = rowMap(ldb);
+                int[] map = laneOffsets(B_LANES.get(), ldb, L);
                 int src = bOff + (jc + jr) * ldb + pc;
                 int half = L * ldb;
                 for (int p = 0; p < kc; p++, dst += NR) {
@@ -360,7 +356,7 @@ final class Gemm {
                 int src = aOff + (ic + ir) * lda + pc;
                 int p = 0;
                 if (L >= MR) {
-                    int[] map = gatherMap(lda);
+                    int[] map = laneOffsets(A_LANES.get(), lda, MR);
                     int cols = L / MR;
                     for (; p + cols <= kc; p += cols, dst += L) {
                         FloatVector.fromArray(S, a, src + p, map, 0).intoArray(buf, dst);
