@@ -164,6 +164,17 @@ final class Gemm {
         return map;
     }
 
+    /** A dense copy of the transpose of the rows x cols matrix at {@code src[off]} (rows {@code ld} apart). */
+    static float[] transpose(float[] src, int off, int ld, int rows, int cols) {
+        float[] out = new float[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                out[c * rows + r] = src[off + r * ld + c];
+            }
+        }
+        return out;
+    }
+
     private static float[] buffer(int which, int size) {
         float[][] bufs = BUFFERS.get();
         float[] buf = bufs[which];
@@ -628,22 +639,10 @@ final class Gemm {
      */
     static void shallow(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
                         float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, long flops) {
-        float[] bk = b;
-        int bkOff = bOff;
-        int ldbk = ldb;
-        if (transB) {
-            bk = new float[k * n]; // at most 8 rows: small next to C
-            for (int j = 0; j < n; j++) {
-                for (int p = 0; p < k; p++) {
-                    bk[p * n + j] = b[bOff + j * ldb + p];
-                }
-            }
-            bkOff = 0;
-            ldbk = n;
-        }
-        float[] bRows = bk;
-        int bRowsOff = bkOff;
-        int ldRows = ldbk;
+        // op(B) as k x n rows: a transposed B is copied (at most 8 rows: small next to C)
+        float[] bRows = transB ? transpose(b, bOff, ldb, n, k) : b;
+        int bRowsOff = transB ? 0 : bOff;
+        int ldRows = transB ? n : ldb;
         // op(A)[i, p] at a[i * rowStep + p * colStep]
         int rowStep = transA ? 1 : lda;
         int colStep = transA ? lda : 1;
@@ -700,23 +699,11 @@ final class Gemm {
      */
     static void skinny(boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
                        float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, long flops) {
-        float[] bt;
-        int btOff;
-        int ldbt;
-        if (transB) {
-            bt = b;
-            btOff = bOff;
-            ldbt = ldb;
-        } else {
-            bt = new float[n * k]; // n x k, at most 7 k floats: cheap next to the m x k stream over A
-            for (int p = 0; p < k; p++) {
-                for (int j = 0; j < n; j++) {
-                    bt[j * k + p] = b[bOff + p * ldb + j];
-                }
-            }
-            btOff = 0;
-            ldbt = k;
-        }
+        // op(B) columns as n x k rows: B's rows when transposed, else gathered once (at most 7 k
+        // floats: cheap next to the m x k stream over A)
+        float[] bt = transB ? b : transpose(b, bOff, ldb, k, n);
+        int btOff = transB ? bOff : 0;
+        int ldbt = transB ? ldb : k;
         int tasks = flops < PARALLEL_FLOPS ? 1 : Parallel.parallelism();
         int units = (m + 1) / 2;
         int t = Math.min(tasks, units);
