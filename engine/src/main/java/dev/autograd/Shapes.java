@@ -45,16 +45,9 @@ final class Shapes {
         return a == b || Arrays.equals(a, b);
     }
 
-    /** PyTorch's list form: {@code [2, 3]}. */
+    /** PyTorch's list form: {@code [2, 3]}. (the JDK's int[] form is the same). */
     static String str(int[] shape) {
-        StringBuilder sb = new StringBuilder("[");
-        for (int i = 0; i < shape.length; i++) {
-            if (i > 0) {
-                sb.append(", ");
-            }
-            sb.append(shape[i]);
-        }
-        return sb.append(']').toString();
+        return Arrays.toString(shape);
     }
 
     /** {@code torch.Size([2, 3])}. */

@@ -644,15 +644,8 @@ public final class Functional {
         };
     }
 
-    /** {@code [2, 3, 4]}, as PyTorch's IntArrayRef prints. */
+    /** {@code [2, 3, 4]}, as PyTorch's IntArrayRef prints. (the JDK's int[] form is the same). */
     static String sizeList(int[] shape) {
-        StringBuilder sb = new StringBuilder("[");
-        for (int i = 0; i < shape.length; i++) {
-            if (i > 0) {
-                sb.append(", ");
-            }
-            sb.append(shape[i]);
-        }
-        return sb.append(']').toString();
+        return java.util.Arrays.toString(shape);
     }
 }
