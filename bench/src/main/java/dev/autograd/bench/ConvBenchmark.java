@@ -87,11 +87,7 @@ public class ConvBenchmark {
     }
 
     private void im2colBatch() {
-        int plane = ch * size * size;
-        for (int b = 0; b < BATCH; b++) {
-            kernels.im2col(x, b * plane, ch, size, size, 3, 3, 1, 1, stride, stride, 1, 1, out, out,
-                    col, b * out * out, cols);
-        }
+        kernels.im2col(x, 0, BATCH, ch, size, size, 3, 3, 1, 1, stride, stride, 1, 1, out, out, col, 0, cols);
     }
 
     @Benchmark
@@ -103,11 +99,7 @@ public class ConvBenchmark {
 
     @Benchmark
     public float[] col2im(Counters c) {
-        int plane = ch * size * size;
-        for (int b = 0; b < BATCH; b++) {
-            kernels.col2imInto(col, b * out * out, cols, ch, size, size, 3, 3, 1, 1, stride, stride, 1, 1,
-                    out, out, dx, b * plane);
-        }
+        kernels.col2imInto(col, 0, cols, BATCH, ch, size, size, 3, 3, 1, 1, stride, stride, 1, 1, out, out, dx, 0);
         c.gbytes += 4e-9 * ((double) col.length + 2.0 * x.length);
         return dx;
     }

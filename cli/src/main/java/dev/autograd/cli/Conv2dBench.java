@@ -87,9 +87,7 @@ final class Conv2dBench implements Callable<Integer> {
             float[] dx = new float[batch * plane];
             int kk = l.kernel(), s = l.stride(), p = l.pad();
             double fwd = options.medianSeconds(() -> {
-                for (int b = 0; b < batch; b++) {
-                    kr.im2col(x, b * plane, l.cin(), h, h, kk, kk, p, p, s, s, 1, 1, oh, oh, col, b * ohw, n);
-                }
+                kr.im2col(x, 0, batch, l.cin(), h, h, kk, kk, p, p, s, s, 1, 1, oh, oh, col, 0, n);
                 kr.sgemm(false, false, m, n, k, 1f, w, 0, k, col, 0, n, 0f, y, 0, n);
             });
             double bwd = options.medianSeconds(() -> {
@@ -98,9 +96,7 @@ final class Conv2dBench implements Callable<Integer> {
                 // input gradient: dcol[K x N] = W^T dY, then scatter-add back to the images
                 kr.sgemm(true, false, k, n, m, 1f, w, 0, k, dy, 0, n, 0f, col, 0, n);
                 kr.fill(0f, dx, 0, dx.length);
-                for (int b = 0; b < batch; b++) {
-                    kr.col2imInto(col, b * ohw, n, l.cin(), h, h, kk, kk, p, p, s, s, 1, 1, oh, oh, dx, b * plane);
-                }
+                kr.col2imInto(col, 0, n, batch, l.cin(), h, h, kk, kk, p, p, s, s, 1, 1, oh, oh, dx, 0);
             });
             double f = 2.0 * m * n * k;
             fwdFlops += f * l.count();

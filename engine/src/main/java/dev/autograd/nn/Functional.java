@@ -211,20 +211,14 @@ public final class Functional {
 
         /** Columns [K, B*P] of every image (image b at column offset b*P). */
         void im2col(Tensor xc, float[] col) {
-            int image = channels * height * width;
-            for (int b = 0; b < batch; b++) {
-                K.im2col(xc.data(), xc.offset() + b * image, channels, height, width, kH, kW, padH, padW,
-                        strideH, strideW, dilationH, dilationW, outH, outW, col, b * plane(), n());
-            }
+            K.im2col(xc.data(), xc.offset(), batch, channels, height, width, kH, kW, padH, padW,
+                    strideH, strideW, dilationH, dilationW, outH, outW, col, 0, n());
         }
 
         /** Scatter-adds columns [K, B*P] into the input gradient [B, C, H, W]. */
         void col2im(float[] col, float[] gx) {
-            int image = channels * height * width;
-            for (int b = 0; b < batch; b++) {
-                K.col2imInto(col, b * plane(), n(), channels, height, width, kH, kW, padH, padW,
-                        strideH, strideW, dilationH, dilationW, outH, outW, gx, b * image);
-            }
+            K.col2imInto(col, 0, n(), batch, channels, height, width, kH, kW, padH, padW,
+                    strideH, strideW, dilationH, dilationW, outH, outW, gx, 0);
         }
     }
 

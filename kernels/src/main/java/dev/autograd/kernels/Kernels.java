@@ -115,17 +115,20 @@ public interface Kernels {
     // ---------------------------------------------------------------- convolution and pooling
 
     /**
-     * One image {@code x[channels, height, width]} to columns: row {@code (c*kH + ki)*kW + kj} of
-     * {@code col}, column {@code oh*outW + ow}, stored at {@code col[colOffset + row*ldCol + column]}.
-     * With {@code ldCol = batch*outH*outW} and {@code colOffset = b*outH*outW} the batch folds into N.
-     * Padding reads as zero.
+     * A batch of images {@code x[batch, channels, height, width]} to columns: row
+     * {@code (c*kH + ki)*kW + kj} of {@code col}, column {@code b*outH*outW + oh*outW + ow}, stored at
+     * {@code col[colOffset + row*ldCol + column]}. With {@code ldCol = batch*outH*outW} the batch folds
+     * into the GEMM's N. Padding reads as zero.
      */
-    void im2col(float[] x, int xOffset, int channels, int height, int width,
+    void im2col(float[] x, int xOffset, int batch, int channels, int height, int width,
                 int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
                 int outH, int outW, float[] col, int colOffset, int ldCol);
 
-    /** The adjoint of {@link #im2col}: scatter-adds the columns into {@code x} (accumulating). */
-    void col2imInto(float[] col, int colOffset, int ldCol, int channels, int height, int width,
+    /**
+     * The adjoint of {@link #im2col}: scatter-adds the columns into {@code x} (accumulating), each
+     * element of x receiving its additions in row order.
+     */
+    void col2imInto(float[] col, int colOffset, int ldCol, int batch, int channels, int height, int width,
                     int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
                     int outH, int outW, float[] x, int xOffset);
 

@@ -969,56 +969,214 @@ public class PanamaKernels extends ScalarKernels {
 
     // ================================================================ convolution and pooling
 
+    /**
+     * Images whose padded plane has at most this many floats (32 KB: a chunk of them stays in L1)
+     * go through {@link #im2colGathered}; larger ones as runs ({@link #im2colRuns}), where each
+     * output row is a long copy anyway. Measured on ResNet-18's shapes in the Kernels section of
+     * docs/performance.md.
+     */
+    static final int GATHER_MAX_PLANE = Integer.getInteger("autograd.im2col.gatherMaxPlane", 8192);
+    /**
+     * col2im gathers and scatters ({@link #col2imGathered}) only for output rows at most this wide:
+     * a 16-lane scatter costs about as much as 16 scalar adds, so longer runs are added as vectors
+     * ({@link #col2imRuns}): 16 images of 32x32 took 3.9 ms as runs, 4.5-5.8 ms scattered.
+     */
+    static final int SCATTER_MAX_WIDTH = 16;
+
     @Override
-    public void im2col(float[] x, int xOffset, int channels, int height, int width,
+    public void im2col(float[] x, int xOffset, int batch, int channels, int height, int width,
                        int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
                        int outH, int outW, float[] col, int colOffset, int ldCol) {
+        if (batch <= 0 || channels <= 0 || outH <= 0 || outW <= 0) {
+            return;
+        }
+        ConvGeometry g = new ConvGeometry(batch, height, width, kH, kW, padH, padW, strideH, strideW,
+                dilationH, dilationW, outH, outW);
+        int[] table = g.gathered() ? g.table(TABLE.get()) : null;
         // channels write disjoint rows of col: split them over the pool
-        int work = channels * kH * kW * outH * outW;
-        int grain = Math.max(1, PARALLEL_GRAIN / Math.max(1, kH * kW * outH * outW));
+        long work = (long) channels * g.perChannel();
+        Parallel.RangeBody body = (c0, c1) -> {
+            if (table != null) {
+                im2colGathered(c0, c1, x, xOffset, channels, g, table, col, colOffset, ldCol);
+            } else {
+                im2colRuns(c0, c1, x, xOffset, channels, g, col, colOffset, ldCol);
+            }
+        };
         if (work < PARALLEL_GRAIN) {
-            im2colChannels(0, channels, x, xOffset, height, width, kH, kW, padH, padW,
-                    strideH, strideW, dilationH, dilationW, outH, outW, col, colOffset, ldCol);
+            body.run(0, channels);
         } else {
-            Parallel.forRange(channels, grain, 1, (c0, c1) -> im2colChannels(c0, c1, x, xOffset, height, width,
-                    kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, col, colOffset, ldCol));
+            Parallel.forRange(channels, (int) Math.max(1, PARALLEL_GRAIN / g.perChannel()), 1, body);
         }
     }
 
-    private static void im2colChannels(int c0, int c1, float[] x, int xOffset, int height, int width,
-                                       int kH, int kW, int padH, int padW, int strideH, int strideW,
-                                       int dilationH, int dilationW, int outH, int outW,
-                                       float[] col, int colOffset, int ldCol) {
+    /**
+     * The sizes of one convolution's im2col, and for small images the gather table: column
+     * {@code j = (b*outH + oh)*outW + ow} of a chunk reads the padded channel copy ([chunk, padded
+     * height, padded width]) at {@code table[j] + ki*dilationH*paddedWidth + kj*dilationW}, always inside.
+     */
+    private record ConvGeometry(int batch, int height, int width, int kH, int kW, int padH, int padW,
+                                int strideH, int strideW, int dilationH, int dilationW, int outH, int outW) {
+        int plane() {
+            return outH * outW;
+        }
+
+        int columns() {
+            return batch * plane();
+        }
+
+        long perChannel() {
+            return (long) kH * kW * columns();
+        }
+
+        int paddedHeight() {
+            return height + 2 * padH;
+        }
+
+        int paddedWidth() {
+            return width + 2 * padW;
+        }
+
+        boolean gathered() {
+            return L >= 8 && (long) paddedHeight() * paddedWidth() <= GATHER_MAX_PLANE;
+        }
+
+        /** Images per padded copy: as many as fit in {@link #GATHER_MAX_PLANE} floats. */
+        int chunk() {
+            return Math.max(1, Math.min(batch, GATHER_MAX_PLANE / (paddedHeight() * paddedWidth())));
+        }
+
+        /** The gather table of one chunk of images. */
+        int[] table(int[] scratch) {
+            int n = chunk() * plane();
+            int[] t = scratch.length >= n ? scratch : new int[n];
+            if (t != scratch) {
+                TABLE.set(t);
+            }
+            int wp = paddedWidth();
+            for (int b = 0, j = 0; b < chunk(); b++) {
+                for (int oh = 0; oh < outH; oh++) {
+                    int rowStart = (b * paddedHeight() + oh * strideH) * wp;
+                    for (int ow = 0; ow < outW; ow++, j++) {
+                        t[j] = rowStart + ow * strideW;
+                    }
+                }
+            }
+            return t;
+        }
+
+        /** One channel of {@code count} images into {@code xp} [count, padded height, padded width], zeros around. */
+        void pad(float[] x, int channelOffset, int image, int count, float[] xp) {
+            int wp = paddedWidth();
+            int hp = paddedHeight();
+            for (int b = 0; b < count; b++) {
+                int dst = b * hp * wp;
+                java.util.Arrays.fill(xp, dst, dst + padH * wp + padW, 0f);
+                for (int h = 0; h < height; h++) {
+                    int d = dst + (h + padH) * wp + padW;
+                    System.arraycopy(x, channelOffset + b * image + h * width, xp, d, width);
+                    java.util.Arrays.fill(xp, d + width, d + width + 2 * padW, 0f);
+                }
+                java.util.Arrays.fill(xp, dst + (height + padH) * wp + padW, dst + hp * wp, 0f);
+            }
+        }
+
+        /** The interior of {@code xp} back into one channel of {@code count} images (overwriting). */
+        void unpad(float[] xp, float[] x, int channelOffset, int image, int count) {
+            int wp = paddedWidth();
+            for (int b = 0; b < count; b++) {
+                for (int h = 0; h < height; h++) {
+                    System.arraycopy(xp, (b * paddedHeight() + h + padH) * wp + padW, x, channelOffset + b * image + h * width, width);
+                }
+            }
+        }
+
+        float[] scratch() {
+            int size = chunk() * paddedHeight() * paddedWidth();
+            float[] xp = PADDED.get();
+            if (xp.length < size) {
+                xp = new float[size];
+                PADDED.set(xp);
+            }
+            return xp;
+        }
+    }
+
+    /** Per thread: the caller's gather table, and each worker's padded copy of one channel. */
+    private static final ThreadLocal<int[]> TABLE = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<float[]> PADDED = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * Small images: one channel of a chunk of images is copied with its padding into a buffer that
+     * stays in L1, then each of its kH*kW rows of col is a run of gathers through the table, with
+     * no bounds tests: per conv, as many gathers as col has vectors, instead of a short copy and
+     * fill per output row.
+     */
+    private static void im2colGathered(int c0, int c1, float[] x, int xOffset, int channels, ConvGeometry g,
+                                       int[] table, float[] col, int colOffset, int ldCol) {
+        int image = channels * g.height() * g.width();
+        int wp = g.paddedWidth();
+        float[] xp = g.scratch();
         for (int c = c0; c < c1; c++) {
-            for (int ki = 0; ki < kH; ki++) {
-                for (int kj = 0; kj < kW; kj++) {
-                    int row = (c * kH + ki) * kW + kj;
-                    int base = colOffset + row * ldCol;
-                    int dw = kj * dilationW - padW;
+            for (int b0 = 0; b0 < g.batch(); b0 += g.chunk()) {
+                int count = Math.min(g.chunk(), g.batch() - b0);
+                int n = count * g.plane();
+                g.pad(x, xOffset + b0 * image + c * g.height() * g.width(), image, count, xp);
+                for (int ki = 0; ki < g.kH(); ki++) {
+                    for (int kj = 0; kj < g.kW(); kj++) {
+                        int dst = colOffset + ((c * g.kH() + ki) * g.kW() + kj) * ldCol + b0 * g.plane();
+                        int off = ki * g.dilationH() * wp + kj * g.dilationW();
+                        int j = 0;
+                        for (int bound = n - L; j <= bound; j += L) {
+                            FloatVector.fromArray(S, xp, off, table, j).intoArray(col, dst + j);
+                        }
+                        for (; j < n; j++) {
+                            col[dst + j] = xp[off + table[j]];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Large images: per output row, a copy of its run inside the image and zeros outside. */
+    private static void im2colRuns(int c0, int c1, float[] x, int xOffset, int channels, ConvGeometry g,
+                                   float[] col, int colOffset, int ldCol) {
+        int height = g.height();
+        int width = g.width();
+        int outW = g.outW();
+        int strideW = g.strideW();
+        int image = channels * height * width;
+        for (int c = c0; c < c1; c++) {
+            for (int ki = 0; ki < g.kH(); ki++) {
+                for (int kj = 0; kj < g.kW(); kj++) {
+                    int row = (c * g.kH() + ki) * g.kW() + kj;
+                    int dw = kj * g.dilationW() - g.padW();
                     // output columns whose input column w = ow*strideW + dw lies inside [0, width)
-                    int owLo = Math.min(outW, ceilDiv(-dw, strideW));
-                    owLo = Math.max(0, owLo);
+                    int owLo = Math.max(0, Math.min(outW, ceilDiv(-dw, strideW)));
                     int owHi = Math.max(owLo, Math.min(outW, ceilDiv(width - dw, strideW)));
-                    for (int oh = 0; oh < outH; oh++) {
-                        int h = oh * strideH - padH + ki * dilationH;
-                        int dst = base + oh * outW;
-                        if (h < 0 || h >= height) {
-                            java.util.Arrays.fill(col, dst, dst + outW, 0f);
-                            continue;
-                        }
-                        int src = xOffset + (c * height + h) * width + dw;
-                        for (int ow = 0; ow < owLo; ow++) {
-                            col[dst + ow] = 0f;
-                        }
-                        if (strideW == 1) {
-                            System.arraycopy(x, src + owLo, col, dst + owLo, owHi - owLo);
-                        } else {
-                            for (int ow = owLo; ow < owHi; ow++) {
-                                col[dst + ow] = x[src + ow * strideW];
+                    for (int b = 0; b < g.batch(); b++) {
+                        int base = colOffset + row * ldCol + b * g.plane();
+                        for (int oh = 0; oh < g.outH(); oh++) {
+                            int h = oh * g.strideH() - g.padH() + ki * g.dilationH();
+                            int dst = base + oh * outW;
+                            if (h < 0 || h >= height) {
+                                java.util.Arrays.fill(col, dst, dst + outW, 0f);
+                                continue;
                             }
-                        }
-                        for (int ow = owHi; ow < outW; ow++) {
-                            col[dst + ow] = 0f;
+                            int src = xOffset + b * image + (c * height + h) * width + dw;
+                            for (int ow = 0; ow < owLo; ow++) {
+                                col[dst + ow] = 0f;
+                            }
+                            if (strideW == 1) {
+                                System.arraycopy(x, src + owLo, col, dst + owLo, owHi - owLo);
+                            } else {
+                                for (int ow = owLo; ow < owHi; ow++) {
+                                    col[dst + ow] = x[src + ow * strideW];
+                                }
+                            }
+                            for (int ow = owHi; ow < outW; ow++) {
+                                col[dst + ow] = 0f;
+                            }
                         }
                     }
                 }
@@ -1032,46 +1190,98 @@ public class PanamaKernels extends ScalarKernels {
     }
 
     @Override
-    public void col2imInto(float[] col, int colOffset, int ldCol, int channels, int height, int width,
+    public void col2imInto(float[] col, int colOffset, int ldCol, int batch, int channels, int height, int width,
                            int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
                            int outH, int outW, float[] x, int xOffset) {
-        // each channel scatters into its own plane of x: channels run in parallel without races,
-        // and each plane receives its additions in the same order as the scalar reference
-        int work = channels * kH * kW * outH * outW;
+        if (batch <= 0 || channels <= 0 || outH <= 0 || outW <= 0) {
+            return;
+        }
+        ConvGeometry g = new ConvGeometry(batch, height, width, kH, kW, padH, padW, strideH, strideW,
+                dilationH, dilationW, outH, outW);
+        int[] table = g.gathered() && outW <= SCATTER_MAX_WIDTH ? g.table(TABLE.get()) : null;
+        // each channel scatters into its own planes of x: channels run in parallel without races,
+        // and each element receives its additions in the same (row) order as the scalar reference
+        long work = (long) channels * g.perChannel();
+        Parallel.RangeBody body = (c0, c1) -> {
+            if (table != null) {
+                col2imGathered(c0, c1, col, colOffset, ldCol, channels, g, table, x, xOffset);
+            } else {
+                col2imRuns(c0, c1, col, colOffset, ldCol, channels, g, x, xOffset);
+            }
+        };
         if (work < PARALLEL_GRAIN) {
-            col2imChannels(0, channels, col, colOffset, ldCol, height, width, kH, kW, padH, padW,
-                    strideH, strideW, dilationH, dilationW, outH, outW, x, xOffset);
+            body.run(0, channels);
         } else {
-            int grain = Math.max(1, PARALLEL_GRAIN / Math.max(1, kH * kW * outH * outW));
-            Parallel.forRange(channels, grain, 1, (c0, c1) -> col2imChannels(c0, c1, col, colOffset, ldCol,
-                    height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, x, xOffset));
+            Parallel.forRange(channels, (int) Math.max(1, PARALLEL_GRAIN / g.perChannel()), 1, body);
         }
     }
 
-    private static void col2imChannels(int c0, int c1, float[] col, int colOffset, int ldCol, int height, int width,
-                                       int kH, int kW, int padH, int padW, int strideH, int strideW,
-                                       int dilationH, int dilationW, int outH, int outW, float[] x, int xOffset) {
+    /**
+     * Small images: one channel of a chunk of images is copied into the padded buffer, each row of col
+     * is gathered, added and scattered back (within a row no two columns meet the same element),
+     * and the interior is copied back: each element gets x + its additions in row order, as in
+     * the reference.
+     */
+    private static void col2imGathered(int c0, int c1, float[] col, int colOffset, int ldCol, int channels,
+                                       ConvGeometry g, int[] table, float[] x, int xOffset) {
+        int image = channels * g.height() * g.width();
+        int wp = g.paddedWidth();
+        float[] xp = g.scratch();
         for (int c = c0; c < c1; c++) {
-            for (int ki = 0; ki < kH; ki++) {
-                for (int kj = 0; kj < kW; kj++) {
-                    int row = (c * kH + ki) * kW + kj;
-                    int base = colOffset + row * ldCol;
-                    int dw = kj * dilationW - padW;
+            for (int b0 = 0; b0 < g.batch(); b0 += g.chunk()) {
+                int count = Math.min(g.chunk(), g.batch() - b0);
+                int n = count * g.plane();
+                int channelOffset = xOffset + b0 * image + c * g.height() * g.width();
+                g.pad(x, channelOffset, image, count, xp);
+                for (int ki = 0; ki < g.kH(); ki++) {
+                    for (int kj = 0; kj < g.kW(); kj++) {
+                        int src = colOffset + ((c * g.kH() + ki) * g.kW() + kj) * ldCol + b0 * g.plane();
+                        int off = ki * g.dilationH() * wp + kj * g.dilationW();
+                        int j = 0;
+                        for (int bound = n - L; j <= bound; j += L) {
+                            FloatVector.fromArray(S, xp, off, table, j).add(FloatVector.fromArray(S, col, src + j))
+                                    .intoArray(xp, off, table, j);
+                        }
+                        for (; j < n; j++) {
+                            xp[off + table[j]] += col[src + j];
+                        }
+                    }
+                }
+                g.unpad(xp, x, channelOffset, image, count);
+            }
+        }
+    }
+
+    private static void col2imRuns(int c0, int c1, float[] col, int colOffset, int ldCol, int channels,
+                                   ConvGeometry g, float[] x, int xOffset) {
+        int height = g.height();
+        int width = g.width();
+        int outW = g.outW();
+        int strideW = g.strideW();
+        int image = channels * height * width;
+        for (int c = c0; c < c1; c++) {
+            for (int ki = 0; ki < g.kH(); ki++) {
+                for (int kj = 0; kj < g.kW(); kj++) {
+                    int row = (c * g.kH() + ki) * g.kW() + kj;
+                    int dw = kj * g.dilationW() - g.padW();
                     int owLo = Math.max(0, Math.min(outW, ceilDiv(-dw, strideW)));
                     int owHi = Math.max(owLo, Math.min(outW, ceilDiv(width - dw, strideW)));
-                    for (int oh = 0; oh < outH; oh++) {
-                        int h = oh * strideH - padH + ki * dilationH;
-                        if (h < 0 || h >= height) {
-                            continue;
-                        }
-                        int dst = xOffset + (c * height + h) * width + dw;
-                        int src = base + oh * outW;
-                        if (strideW == 1) {
-                            // a contiguous run: x[dst+ow] += col[src+ow], vectorised
-                            addInto(col, src + owLo, x, dst + owLo, owHi - owLo);
-                        } else {
-                            for (int ow = owLo; ow < owHi; ow++) {
-                                x[dst + ow * strideW] += col[src + ow];
+                    for (int b = 0; b < g.batch(); b++) {
+                        int base = colOffset + row * ldCol + b * g.plane();
+                        for (int oh = 0; oh < g.outH(); oh++) {
+                            int h = oh * g.strideH() - g.padH() + ki * g.dilationH();
+                            if (h < 0 || h >= height) {
+                                continue;
+                            }
+                            int dst = xOffset + b * image + (c * height + h) * width + dw;
+                            int src = base + oh * outW;
+                            if (strideW == 1) {
+                                // a contiguous run: x[dst+ow] += col[src+ow], vectorised
+                                addInto(col, src + owLo, x, dst + owLo, owHi - owLo);
+                            } else {
+                                for (int ow = owLo; ow < owHi; ow++) {
+                                    x[dst + ow * strideW] += col[src + ow];
+                                }
                             }
                         }
                     }

@@ -314,20 +314,24 @@ public class ScalarKernels implements Kernels {
     // ---------------------------------------------------------------- convolution and pooling
 
     @Override
-    public void im2col(float[] x, int xOffset, int channels, int height, int width,
+    public void im2col(float[] x, int xOffset, int batch, int channels, int height, int width,
                        int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
                        int outH, int outW, float[] col, int colOffset, int ldCol) {
-        for (int c = 0; c < channels; c++) {
-            for (int ki = 0; ki < kH; ki++) {
-                for (int kj = 0; kj < kW; kj++) {
-                    int row = (c * kH + ki) * kW + kj;
-                    int base = colOffset + row * ldCol;
-                    for (int oh = 0; oh < outH; oh++) {
-                        int h = oh * strideH - padH + ki * dilationH;
-                        for (int ow = 0; ow < outW; ow++) {
-                            int w = ow * strideW - padW + kj * dilationW;
-                            boolean inside = h >= 0 && h < height && w >= 0 && w < width;
-                            col[base + oh * outW + ow] = inside ? x[xOffset + (c * height + h) * width + w] : 0f;
+        int image = channels * height * width;
+        int plane = outH * outW;
+        for (int b = 0; b < batch; b++) {
+            for (int c = 0; c < channels; c++) {
+                for (int ki = 0; ki < kH; ki++) {
+                    for (int kj = 0; kj < kW; kj++) {
+                        int row = (c * kH + ki) * kW + kj;
+                        int base = colOffset + row * ldCol + b * plane;
+                        for (int oh = 0; oh < outH; oh++) {
+                            int h = oh * strideH - padH + ki * dilationH;
+                            for (int ow = 0; ow < outW; ow++) {
+                                int w = ow * strideW - padW + kj * dilationW;
+                                boolean inside = h >= 0 && h < height && w >= 0 && w < width;
+                                col[base + oh * outW + ow] = inside ? x[xOffset + b * image + (c * height + h) * width + w] : 0f;
+                            }
                         }
                     }
                 }
@@ -336,23 +340,27 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void col2imInto(float[] col, int colOffset, int ldCol, int channels, int height, int width,
+    public void col2imInto(float[] col, int colOffset, int ldCol, int batch, int channels, int height, int width,
                            int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
                            int outH, int outW, float[] x, int xOffset) {
-        for (int c = 0; c < channels; c++) {
-            for (int ki = 0; ki < kH; ki++) {
-                for (int kj = 0; kj < kW; kj++) {
-                    int row = (c * kH + ki) * kW + kj;
-                    int base = colOffset + row * ldCol;
-                    for (int oh = 0; oh < outH; oh++) {
-                        int h = oh * strideH - padH + ki * dilationH;
-                        if (h < 0 || h >= height) {
-                            continue;
-                        }
-                        for (int ow = 0; ow < outW; ow++) {
-                            int w = ow * strideW - padW + kj * dilationW;
-                            if (w >= 0 && w < width) {
-                                x[xOffset + (c * height + h) * width + w] += col[base + oh * outW + ow];
+        int image = channels * height * width;
+        int plane = outH * outW;
+        for (int b = 0; b < batch; b++) {
+            for (int c = 0; c < channels; c++) {
+                for (int ki = 0; ki < kH; ki++) {
+                    for (int kj = 0; kj < kW; kj++) {
+                        int row = (c * kH + ki) * kW + kj;
+                        int base = colOffset + row * ldCol + b * plane;
+                        for (int oh = 0; oh < outH; oh++) {
+                            int h = oh * strideH - padH + ki * dilationH;
+                            if (h < 0 || h >= height) {
+                                continue;
+                            }
+                            for (int ow = 0; ow < outW; ow++) {
+                                int w = ow * strideW - padW + kj * dilationW;
+                                if (w >= 0 && w < width) {
+                                    x[xOffset + b * image + (c * height + h) * width + w] += col[base + oh * outW + ow];
+                                }
                             }
                         }
                     }

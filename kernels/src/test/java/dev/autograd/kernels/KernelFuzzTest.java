@@ -321,18 +321,22 @@ class KernelFuzzTest {
             int w = dil * (kw - 1) + 1 + r.nextInt(12);
             int oh = (h + 2 * pad - dil * (kh - 1) - 1) / stride + 1;
             int ow = (w + 2 * pad - dil * (kw - 1) - 1) / stride + 1;
-            where = "conv ch=" + ch + " h=" + h + " w=" + w + " k=" + kh + "x" + kw + " pad=" + pad + " stride=" + stride
+            int batch = 1 + r.nextInt(3);
+            where = "conv batch=" + batch + " ch=" + ch + " h=" + h + " w=" + w + " k=" + kh + "x" + kw + " pad=" + pad + " stride=" + stride
                     + " dilation=" + dil;
-            float[] x = data(ch * h * w + 1, -1f, 1f, true);
-            int ld = oh * ow + r.nextInt(3);
+            float[] x = data(batch * ch * h * w + 1, -1f, 1f, true);
+            int ld = batch * oh * ow + r.nextInt(3);
             float[] col0 = data(ch * kh * kw * ld + 1, -1f, 1f, false);
-            float[] col = ref(col0, o -> REF.im2col(x, 1, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, o, 1, ld));
-            assertArrayEquals(col, simd(col0, o -> SIMD.im2col(x, 1, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
-                    oh, ow, o, 1, ld)), where + " im2col");
-            float[] x0 = data(ch * h * w + 1, -1f, 1f, false);
-            close(ref(x0, o -> REF.col2imInto(col, 1, ld, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, o, 1)),
-                    simd(x0, o -> SIMD.col2imInto(col, 1, ld, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, o, 1)),
-                    1e-6);
+            float[] col = ref(col0, o -> REF.im2col(x, 1, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
+                    oh, ow, o, 1, ld));
+            assertArrayEquals(col, simd(col0, o -> SIMD.im2col(x, 1, batch, ch, h, w, kh, kw, pad, pad, stride, stride,
+                    dil, dil, oh, ow, o, 1, ld)), where + " im2col");
+            // col2im adds in the reference's order: bit-identical
+            float[] x0 = data(batch * ch * h * w + 1, -1f, 1f, false);
+            assertArrayEquals(ref(x0, o -> REF.col2imInto(col, 1, ld, batch, ch, h, w, kh, kw, pad, pad, stride, stride,
+                            dil, dil, oh, ow, o, 1)),
+                    simd(x0, o -> SIMD.col2imInto(col, 1, ld, batch, ch, h, w, kh, kw, pad, pad, stride, stride,
+                            dil, dil, oh, ow, o, 1)), where + " col2im");
             int pp = Math.min(pad, Math.min(kh, kw) / 2);
             int ph = (h + 2 * pp - dil * (kh - 1) - 1) / stride + 1;
             int pw = (w + 2 * pp - dil * (kw - 1) - 1) / stride + 1;

@@ -321,25 +321,26 @@ class PanamaKernelsTest {
             // channels, h, w, kH, kW, pad, stride, dilation
             {3, 9, 11, 3, 3, 1, 1, 1}, {2, 10, 10, 3, 3, 1, 2, 1}, {4, 7, 7, 1, 1, 0, 1, 1},
             {2, 12, 13, 7, 7, 3, 2, 1}, {2, 9, 9, 3, 3, 2, 1, 2}, {1, 5, 6, 2, 3, 0, 3, 1},
-            {64, 28, 28, 3, 3, 1, 1, 1},
+            {64, 28, 28, 3, 3, 1, 1, 1}, {256, 4, 4, 3, 3, 1, 1, 1}, {128, 8, 8, 3, 3, 1, 2, 1},
         };
         for (int[] v : convs) {
             int ch = v[0], h = v[1], w = v[2], kh = v[3], kw = v[4], pad = v[5], stride = v[6], dil = v[7];
             int oh = (h + 2 * pad - dil * (kh - 1) - 1) / stride + 1;
             int ow = (w + 2 * pad - dil * (kw - 1) - 1) / stride + 1;
-            float[] x = random(ch * h * w + 1, 18, -1f, 1f);
-            int ld = 2 * oh * ow;
+            // images 1 and 2 of a batch of three, into columns [1*P, 3*P) of a wider matrix
+            float[] x = random(3 * ch * h * w + 1, 18, -1f, 1f);
+            int ld = 4 * oh * ow;
             float[] e = random(ch * kh * kw * ld + 3, 19, -1f, 1f);
             float[] a = e.clone();
-            // second image of a batch of two: colOffset = oh*ow
-            REF.im2col(x, 1, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, e, 3 + oh * ow, ld);
-            SIMD.im2col(x, 1, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, a, 3 + oh * ow, ld);
+            int xo = 1 + ch * h * w;
+            REF.im2col(x, xo, 2, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, e, 3 + oh * ow, ld);
+            SIMD.im2col(x, xo, 2, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, a, 3 + oh * ow, ld);
             assertArrayEquals(e, a, "im2col " + Arrays.toString(v));
-            float[] xe = random(ch * h * w + 1, 20, -1f, 1f);
+            float[] xe = random(3 * ch * h * w + 1, 20, -1f, 1f);
             float[] xa = xe.clone();
-            REF.col2imInto(e, 3 + oh * ow, ld, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, xe, 1);
-            SIMD.col2imInto(e, 3 + oh * ow, ld, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, xa, 1);
-            assertClose(xe, xa, 1e-6, "col2im " + Arrays.toString(v));
+            REF.col2imInto(e, 3 + oh * ow, ld, 2, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, xe, xo);
+            SIMD.col2imInto(e, 3 + oh * ow, ld, 2, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, xa, xo);
+            assertArrayEquals(xe, xa, "col2im " + Arrays.toString(v));
             // max pooling on the same geometry (padding at most half the window, as PyTorch requires)
             int pp = Math.min(pad, kh / 2);
             int ph = (h + 2 * pp - dil * (kh - 1) - 1) / stride + 1;
