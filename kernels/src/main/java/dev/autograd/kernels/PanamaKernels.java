@@ -259,6 +259,32 @@ public class PanamaKernels extends ScalarKernels {
         unaryBackward(Unary.RELU, grad, gradOffset, x, xOffset, null, 0, out, outOffset, n);
     }
 
+    /**
+     * A select per vector. The scalar loop it overrides branches on the sign of y, which on a
+     * ReLU's output is a coin toss: 9 ms for 1M floats instead of a fraction of one.
+     */
+    @Override
+    public void reluMask(float[] y, int yOffset, float[] grad, int gradOffset, float[] out, int outOffset, int n) {
+        if (n < PARALLEL_GRAIN) {
+            reluMaskRange(y, yOffset, grad, gradOffset, out, outOffset, n);
+        } else {
+            Parallel.forRange(n, PARALLEL_GRAIN, 64, (from, to) -> reluMaskRange(y, yOffset + from,
+                    grad, gradOffset + from, out, outOffset + from, to - from));
+        }
+    }
+
+    private static void reluMaskRange(float[] y, int yo, float[] g, int go, float[] out, int oo, int n) {
+        int i = 0;
+        int bound = S.loopBound(n);
+        FloatVector zero = FloatVector.zero(S);
+        for (; i < bound; i += L) {
+            FloatVector.fromArray(S, g, go + i)
+                    .blend(zero, FloatVector.fromArray(S, y, yo + i).compare(VectorOperators.LE, 0f))
+                    .intoArray(out, oo + i);
+        }
+        ScalarKernels.reluMaskLoop(y, yo + i, g, go + i, out, oo + i, n - i);
+    }
+
     @Override
     public void pow(float[] x, int xOffset, float exponent, float[] out, int outOffset, int n) {
         if (exponent == 2f) {

@@ -115,6 +115,31 @@ class PanamaKernelsTest {
 
     @ParameterizedTest(name = "n={0} threads={1}")
     @MethodSource("sizesAndThreads")
+    void reluMaskIsASelectAsThresholdBackward(int n, int threads) {
+        Parallel.setThreads(threads);
+        float[] y = random(n + 3, 4, -1f, 1f);
+        float[] g = random(n + 5, 5, -1f, 1f);
+        // the edge cases where a select and a product differ: NaN y passes grad, -0 and 0 stop it,
+        // an infinite or NaN grad at y <= 0 gives 0
+        float[][] cases = {{Float.NaN, 2f}, {-0f, 3f}, {0f, 4f}, {-1f, Float.POSITIVE_INFINITY}, {-1f, Float.NaN}, {1f, Float.NaN}};
+        for (int i = 0; i < n; i += 5) {
+            float[] c = cases[(i / 5) % cases.length];
+            y[3 + i] = c[0];
+            g[5 + i] = c[1];
+        }
+        float[] e = random(n + 2, 6, -1f, 1f);
+        float[] a = e.clone();
+        REF.reluMask(y, 3, g, 5, e, 2, n);
+        SIMD.reluMask(y, 3, g, 5, a, 2, n);
+        assertArrayEquals(e, a, "relu mask is exact");
+        // in place into the gradient, as the engine does when it owns it
+        float[] gi = g.clone();
+        SIMD.reluMask(y, 3, gi, 5, gi, 5, n);
+        assertArrayEquals(Arrays.copyOfRange(e, 2, 2 + n), Arrays.copyOfRange(gi, 5, 5 + n), "in place");
+    }
+
+    @ParameterizedTest(name = "n={0} threads={1}")
+    @MethodSource("sizesAndThreads")
     void binaryFamilies(int n, int threads) {
         Parallel.setThreads(threads);
         float[] x = random(n + 1, 7, -3f, 3f);
