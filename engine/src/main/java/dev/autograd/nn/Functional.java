@@ -108,22 +108,31 @@ public final class Functional {
             // a 1x1 stride-1 convolution of one image is a plain GEMM on the input: no columns
             K.sgemm(false, false, outC, n, channels, 1f, wc.data(), wc.offset(), channels,
                     xc.data(), xc.offset(), n, 0f, out, 0, n);
+        } else if (n >= WIDE) {
+            // W x im2col(x), the column matrix packed straight from the images by the kernels
+            float[] o = batch == 1 ? out : ws0.transposed((long) outC * n);
+            K.conv2dGemm(wc.data(), wc.offset(), outC, xc.data(), xc.offset(), batch, channels, height, width, kH, kW,
+                    padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, o, 0);
+            if (batch > 1) {
+                // [O, B, P] -> [B, O, P]
+                K.copyStrided(new int[] {batch, outC, s.plane()}, o, 0, new int[] {s.plane(), n, 1}, out, 0);
+            }
         } else {
             float[] col = ws0.columns(s.k() * (long) n);
             s.im2col(xc, col);
-            if (n >= SKINNY && n < WIDE) {
+            if (n >= SKINNY) {
                 // few columns: out^T[N, O] = col^T x W^T keeps the GEMM's wide side on O, then transpose
                 float[] tmp = ws0.transposed((long) outC * n);
                 K.sgemm(true, true, n, outC, s.k(), 1f, col, 0, n, wc.data(), wc.offset(), s.k(), 0f, tmp, 0, outC);
                 // [B, P, O] -> [B, O, P]
                 K.copyStrided(new int[] {batch, outC, s.plane()}, tmp, 0, new int[] {s.plane() * outC, 1, outC}, out, 0);
-            } else if (batch == 1) {
-                K.sgemm(false, false, outC, n, s.k(), 1f, wc.data(), wc.offset(), s.k(), col, 0, n, 0f, out, 0, n);
             } else {
-                float[] tmp = ws0.transposed((long) outC * n);
-                K.sgemm(false, false, outC, n, s.k(), 1f, wc.data(), wc.offset(), s.k(), col, 0, n, 0f, tmp, 0, n);
-                // [O, B, P] -> [B, O, P]
-                K.copyStrided(new int[] {batch, outC, s.plane()}, tmp, 0, new int[] {s.plane(), n, 1}, out, 0);
+                // fewer columns than a dot-product block: one pass over W (ResNet-18's layer4 at batch 1)
+                float[] o = batch == 1 ? out : ws0.transposed((long) outC * n);
+                K.sgemm(false, false, outC, n, s.k(), 1f, wc.data(), wc.offset(), s.k(), col, 0, n, 0f, o, 0, n);
+                if (batch > 1) {
+                    K.copyStrided(new int[] {batch, outC, s.plane()}, o, 0, new int[] {s.plane(), n, 1}, out, 0);
+                }
             }
         }
         if (bias != null) {
@@ -155,6 +164,10 @@ public final class Functional {
                 float beta = fresh ? 0f : 1f;
                 if (s.isPointwise() && batch == 1) {
                     K.sgemm(false, true, outC, channels, n, 1f, gT, 0, n, xc.data(), xc.offset(), n, beta, dw, 0, channels);
+                } else if (n >= WIDE) {
+                    // grad x im2col(x)^T, the columns gathered from the images by the kernels
+                    K.conv2dWeightGrad(gT, 0, outC, xc.data(), xc.offset(), batch, channels, height, width, kH, kW,
+                            padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, beta, dw, 0);
                 } else {
                     float[] col = w.columns(s.k() * (long) n);
                     s.im2col(xc, col);

@@ -91,13 +91,54 @@ final class Gemm {
             shallow(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, flops);
             return;
         }
+        packed(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, null, beta, c, cOff, ldc);
+    }
+
+    /** True when {@link #sgemm} takes the packed paths for this shape (A not transposed). */
+    static boolean packs(boolean transB, int m, int n, int k) {
+        return m > 0 && n > 0 && k > 0 && n >= SKINNY_N && !(m <= WIDE_M && !transB) && !(k <= SHALLOW_K && n >= L);
+    }
+
+    /**
+     * A convolution's forward as one packed GEMM, {@code out[outC, batch*P] = w[outC, K] x im2col(x)},
+     * with B's panels gathered straight from a padded copy of the images ({@link ImageColumns}):
+     * the K x batch*P column matrix is never written, nor read back. The same blocking and FMA order
+     * as sgemm on that matrix, so the result is bit-identical to im2col + sgemm. Only for shapes
+     * that {@link #packs}.
+     */
+    static void conv(float[] w, int wOff, int outC, ImageColumns columns, float[] out, int outOff) {
+        int n = columns.n();
+        int k = columns.k();
+        packed(false, false, outC, n, k, 1f, w, wOff, k, null, 0, 0, columns, 0f, out, outOff, n);
+    }
+
+    /**
+     * A convolution's weight gradient as one packed GEMM, {@code dw[outC, K] = beta dw + grad[outC, N]
+     * x im2col(x)^T}, B's panels gathered from the images as in {@link #conv}: bit-identical to
+     * im2col + {@code sgemm(false, true, ...)}. Only for shapes that {@link #packs} with B transposed.
+     */
+    static void convWeightGrad(float[] grad, int gradOff, int outC, ImageColumns columns, float beta,
+                               float[] dw, int dwOff) {
+        int n = columns.n();
+        int k = columns.k();
+        packed(false, true, outC, k, n, 1f, grad, gradOff, n, null, 0, 0, columns.transposed(), beta, dw, dwOff, k);
+    }
+
+    /**
+     * The packed paths (one thread, shared panels, or strips), with op(B) read from {@code b} or,
+     * when {@code columns} is not null, packed from its images.
+     */
+    private static void packed(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                               float[] a, int aOff, int lda, float[] b, int bOff, int ldb, ImageColumns columns,
+                               float beta, float[] c, int cOff, int ldc) {
+        long flops = (long) m * n * k;
         int threads = flops < PARALLEL_FLOPS ? 1 : Parallel.parallelism();
         if (threads <= 1) {
-            block(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            block(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
             return;
         }
         if (flops >= SHARED_FLOPS && m <= SHARED_MAX_M) {
-            shared(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, threads);
+            shared(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc, threads);
             return;
         }
         // Smaller products: strips of C, one task each, in one parallel job. A task packs all of the
@@ -118,9 +159,9 @@ final class Gemm {
             int to = Math.min(extent, units * (i + 1) / strips * align);
             if (from < to) {
                 if (alongM) {
-                    block(transA, transB, from, to, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+                    block(transA, transB, from, to, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
                 } else {
-                    block(transA, transB, 0, m, from, to, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+                    block(transA, transB, 0, m, from, to, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
                 }
             }
         });
@@ -187,7 +228,7 @@ final class Gemm {
 
     /** The blocked product for rows [i0, i1) and columns [j0, j1) of C, on the calling thread. */
     static void block(boolean transA, boolean transB, int i0, int i1, int j0, int j1, int k, float alpha,
-                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb, ImageColumns columns,
                       float beta, float[] c, int cOff, int ldc) {
         float[] bufB = buffer(1, KC * (NC + NR));
         float[] bufA = buffer(0, KC * (MC + MR));
@@ -196,7 +237,7 @@ final class Gemm {
             int nc = Math.min(NC, j1 - jc);
             for (int pc = 0; pc < k; pc += kcStep) {
                 int kc = Math.min(kcStep, k - pc);
-                packB(transB, b, bOff, ldb, pc, kc, jc, nc, bufB, 0);
+                packB(transB, b, bOff, ldb, columns, pc, kc, jc, nc, bufB, 0);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
                     packA(transA, a, aOff, lda, ic, mc, pc, kc, bufA, 0);
@@ -253,7 +294,7 @@ final class Gemm {
      * and FMA order as in {@link #block}: bit-identical results for any thread count.
      */
     static void shared(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                       float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                       float[] a, int aOff, int lda, float[] b, int bOff, int ldb, ImageColumns columns,
                        float beta, float[] c, int cOff, int ldc, int threads) {
         int kcStep = kcStep(k);
         int mPanels = (m + MR - 1) / MR;
@@ -283,7 +324,7 @@ final class Gemm {
                     int from = panels * t / packTasks * NR;
                     int to = Math.min(nc, panels * (t + 1) / packTasks * NR);
                     if (from < to) {
-                        packB(transB, b, bOff, ldb, p0, kc, jc + from, to - from, bufB, from * kc);
+                        packB(transB, b, bOff, ldb, columns, p0, kc, jc + from, to - from, bufB, from * kc);
                     }
                 });
                 // column ranges of whole panels, enough for about 4 tasks per thread
@@ -301,7 +342,12 @@ final class Gemm {
     }
 
     /** op(B)[pc..pc+kc, jc..jc+nc] into row panels of NR columns: panel q, row p at bufOff + q*NR*kc + p*NR. */
-    static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc, float[] buf, int bufOff) {
+    static void packB(boolean transB, float[] b, int bOff, int ldb, ImageColumns columns,
+                      int pc, int kc, int jc, int nc, float[] buf, int bufOff) {
+        if (columns != null) {
+            columns.pack(pc, kc, jc, nc, buf, bufOff);
+            return;
+        }
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
             int dst = bufOff + jr * kc;

@@ -133,6 +133,44 @@ public interface Kernels {
                     int outH, int outW, float[] x, int xOffset);
 
     /**
+     * A convolution's forward as one GEMM with the batch folded into N (groups 1, no bias):
+     * {@code out[o, j] = sum_r w[o, r] * col[r, j]} for the {@link #im2col} matrix {@code col} of
+     * {@code x} (K = channels*kH*kW rows, N = batch*outH*outW columns), out rows N apart from
+     * {@code outOffset} and overwritten. The same as im2col into a K x N matrix followed by
+     * {@code sgemm(false, false, outC, N, K, 1, w, wOffset, K, col, 0, N, 0, out, outOffset, N)};
+     * the SIMD kernels gather the GEMM's panels from the image instead of writing that matrix.
+     */
+    default void conv2dGemm(float[] w, int wOffset, int outC, float[] x, int xOffset, int batch, int channels,
+                            int height, int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
+                            int dilationH, int dilationW, int outH, int outW, float[] out, int outOffset) {
+        int k = channels * kH * kW;
+        int n = batch * outH * outW;
+        float[] col = new float[Math.multiplyExact(k, n)];
+        im2col(x, xOffset, batch, channels, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW,
+                outH, outW, col, 0, n);
+        sgemm(false, false, outC, n, k, 1f, w, wOffset, k, col, 0, n, 0f, out, outOffset, n);
+    }
+
+    /**
+     * A convolution's weight gradient as one GEMM over the batch: {@code dw[o, r] = beta * dw[o, r] +
+     * sum_j grad[o, j] * col[r, j]}, for {@code grad[outC, N]} (rows N apart from {@code gradOffset})
+     * and the {@link #im2col} matrix {@code col} of {@code x} (K rows, N = batch*outH*outW columns);
+     * dw rows K apart, not read when beta is 0. The same as im2col followed by
+     * {@code sgemm(false, true, outC, K, N, 1, grad, gradOffset, N, col, 0, N, beta, dw, dwOffset, K)}.
+     */
+    default void conv2dWeightGrad(float[] grad, int gradOffset, int outC, float[] x, int xOffset, int batch,
+                                  int channels, int height, int width, int kH, int kW, int padH, int padW,
+                                  int strideH, int strideW, int dilationH, int dilationW, int outH, int outW,
+                                  float beta, float[] dw, int dwOffset) {
+        int k = channels * kH * kW;
+        int n = batch * outH * outW;
+        float[] col = new float[Math.multiplyExact(k, n)];
+        im2col(x, xOffset, batch, channels, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW,
+                outH, outW, col, 0, n);
+        sgemm(false, true, outC, k, n, 1f, grad, gradOffset, n, col, 0, n, beta, dw, dwOffset, k);
+    }
+
+    /**
      * Max pooling over {@code planes} contiguous planes of height×width; writes the maxima and, per
      * output, the flat index {@code h*width + w} of the winner in its plane (PyTorch's indices).
      * Padding never wins.

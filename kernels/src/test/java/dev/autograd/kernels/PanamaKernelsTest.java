@@ -338,6 +338,60 @@ class PanamaKernelsTest {
         }
     }
 
+    /**
+     * The convolution GEMMs pack their panels from the images: bit-identical to im2col + sgemm on
+     * the same kernels (same blocks, same FMA order), close to the reference. Shapes reach the one-
+     * thread, strip and shared-panel paths, partial panels, stride 2, dilation, and a 1x1 conv.
+     */
+    @ParameterizedTest(name = "threads={0}")
+    @MethodSource("threads")
+    void convGemmsFromTheImagesEqualIm2colAndGemm(int threads) {
+        Parallel.setThreads(threads);
+        int[][] convs = {
+            // batch, channels, h, w, outC, kH, kW, pad, stride, dilation
+            {2, 3, 9, 11, 9, 3, 3, 1, 1, 1}, {3, 4, 10, 10, 17, 3, 3, 1, 2, 1}, {2, 5, 9, 9, 12, 3, 3, 2, 1, 2},
+            {4, 8, 7, 7, 16, 1, 1, 0, 1, 1}, {2, 3, 20, 20, 8, 7, 7, 3, 2, 1}, {4, 64, 16, 16, 64, 3, 3, 1, 1, 1},
+            {3, 16, 8, 8, 32, 1, 1, 0, 2, 1},
+        };
+        for (int[] v : convs) {
+            int batch = v[0], ch = v[1], h = v[2], w = v[3], outC = v[4], kh = v[5], kw = v[6], pad = v[7], stride = v[8],
+                    dil = v[9];
+            int oh = (h + 2 * pad - dil * (kh - 1) - 1) / stride + 1;
+            int ow = (w + 2 * pad - dil * (kw - 1) - 1) / stride + 1;
+            int k = ch * kh * kw;
+            int n = batch * oh * ow;
+            float[] x = random(batch * ch * h * w + 2, 31, -1f, 1f);
+            float[] wt = random(outC * k + 1, 32, -1f, 1f);
+            float[] col = new float[k * n];
+            float[] e = random(outC * n + 3, 33, -1f, 1f);
+            float[] a = e.clone();
+            float[] r = e.clone();
+            SIMD.im2col(x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, col, 0, n);
+            SIMD.sgemm(false, false, outC, n, k, 1f, wt, 1, k, col, 0, n, 0f, e, 3, n);
+            SIMD.conv2dGemm(wt, 1, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, a, 3);
+            assertArrayEquals(e, a, "conv from the images " + Arrays.toString(v));
+            REF.conv2dGemm(wt, 1, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, r, 3);
+            assertClose(r, a, 2e-6 * Math.sqrt(k) + 1e-6, "conv against the reference " + Arrays.toString(v));
+            // the weight gradient, accumulating (beta 1) and fresh (beta 0, NaN in dw not read)
+            float[] g = random(outC * n + 1, 34, -1f, 1f);
+            for (float beta : new float[] {1f, 0f}) {
+                float[] de = random(outC * k + 2, 35, -1f, 1f);
+                if (beta == 0f) {
+                    Arrays.fill(de, Float.NaN);
+                }
+                float[] da = de.clone();
+                float[] dr = de.clone();
+                SIMD.sgemm(false, true, outC, k, n, 1f, g, 1, n, col, 0, n, beta, de, 2, k);
+                SIMD.conv2dWeightGrad(g, 1, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
+                        oh, ow, beta, da, 2);
+                assertArrayEquals(de, da, "weight gradient from the images, beta " + beta + " " + Arrays.toString(v));
+                REF.conv2dWeightGrad(g, 1, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
+                        oh, ow, beta, dr, 2);
+                assertClose(dr, da, 2e-6 * Math.sqrt(n) + 1e-6, "weight gradient against the reference " + Arrays.toString(v));
+            }
+        }
+    }
+
     @ParameterizedTest(name = "threads={0}")
     @MethodSource("threads")
     void convolutionAndPooling(int threads) {
