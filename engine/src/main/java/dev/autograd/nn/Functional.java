@@ -41,6 +41,14 @@ public final class Functional {
      * (2x at 512x4608x64, 5x at 512x4608x4) and slower from 256 on.
      */
     static final int INPUT_GRAD_WIDE = 128;
+    /**
+     * A stride-1 input gradient is computed as a convolution of the output gradient with the flipped
+     * weight when N is at least this many times O: it copies the weight (O x K) instead of writing the
+     * K x N column gradient and scattering it back. ResNet-18 at batch 16, measured alone: layer1
+     * (O 64, N 4096) 3.6 against 4.6 ms; layer2 (O 128, N 1024) 2.8 against 2.7; one image of layer1
+     * (N 256) 0.51 against 0.50.
+     */
+    static final int TRANSPOSED_CONV_RATIO = 16;
 
     private Functional() {
     }
@@ -181,6 +189,22 @@ public final class Functional {
                 float[] gx = g.buffer(0);
                 if (s.isPointwise() && batch == 1) {
                     K.sgemm(true, false, channels, n, outC, 1f, wc.data(), wc.offset(), channels, gT, 0, n, 1f, gx, 0, n);
+                } else if (s.transposesAsConv() && n >= WIDE && TRANSPOSED_CONV_RATIO * outC <= n) {
+                    // stride 1: the input gradient is the convolution of the output gradient (as an image
+                    // [B, O, outH, outW]) with the flipped, transposed weight [C, O, kH, kW], padded
+                    // kH-1-padH: one GEMM from the gradient's image, no column matrix and no col2im
+                    float[] flipped = w.small((long) outC * s.k());
+                    K.copyStrided(new int[] {channels, outC, kH, kW}, wc.data(), wc.offset() + kH * kW - 1,
+                            new int[] {kH * kW, s.k(), -kW, -1}, flipped, 0);
+                    int plane = height * width;
+                    float[] d = w.columns((long) channels * batch * plane); // [C, B, H*W]
+                    K.conv2dGemm(flipped, 0, channels, gd, 0, batch, outC, outH, outW, kH, kW, kH - 1 - padH, kW - 1 - padW,
+                            1, 1, 1, 1, height, width, d, 0);
+                    for (int c = 0; c < channels; c++) {
+                        for (int b = 0; b < batch; b++) {
+                            K.axpy(1f, d, (c * batch + b) * plane, gx, (b * channels + c) * plane, plane);
+                        }
+                    }
                 } else {
                     // dcol[K, N] = W^T[K, O] x grad[O, N], then scattered back per image
                     float[] dcol = w.columns(s.k() * (long) n);
@@ -216,6 +240,11 @@ public final class Functional {
 
         int k() {
             return channels * kH * kW;
+        }
+
+        /** Stride 1, dilation 1, padding below the kernel: the input gradient is a convolution too. */
+        boolean transposesAsConv() {
+            return strideH == 1 && strideW == 1 && dilationH == 1 && dilationW == 1 && padH < kH && padW < kW;
         }
 
         boolean isPointwise() {

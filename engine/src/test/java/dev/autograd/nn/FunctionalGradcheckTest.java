@@ -65,6 +65,24 @@ class FunctionalGradcheckTest {
         check("conv2d input only", t -> Functional.conv2d(t[0], weight, null, 1, 1), leaf(2, 2, 4, 4));
     }
 
+    /**
+     * Products of 32 columns and more, where the kernels gather the GEMMs' panels from the images:
+     * the forward and the weight gradient from the input, and at stride 1 with N >= 16 O the input
+     * gradient as the convolution of the output gradient with the flipped weight (padding kH-1-pad).
+     * Channels and filters above 4, so that no GEMM takes a row-at-a-time path instead.
+     */
+    @Test
+    void conv2dFromTheImages() {
+        check("conv2d 3x3 s1 p1 batch", t -> Functional.conv2d(t[0], t[1], t[2], 1, 1),
+                leaf(2, 5, 8, 8), leaf(6, 5, 3, 3), leaf(6));
+        check("conv2d 3x3 s1 p0 batch", t -> Functional.conv2d(t[0], t[1], null, 1, 0), leaf(2, 5, 10, 10), leaf(6, 5, 3, 3));
+        check("conv2d 5x3 s1 p(2,1) batch", t -> Functional.conv2d(t[0], t[1], null, 1, 1, 2, 1, 1, 1),
+                leaf(2, 5, 9, 8), leaf(6, 5, 5, 3));
+        check("conv2d 1x1 s1 batch", t -> Functional.conv2d(t[0], t[1], null, 1, 0), leaf(2, 5, 8, 8), leaf(6, 5, 1, 1));
+        check("conv2d 3x3 s1 p1, N < 16 O", t -> Functional.conv2d(t[0], t[1], null, 1, 1), leaf(2, 5, 5, 5), leaf(6, 5, 3, 3));
+        check("conv2d 3x3 s2 p1 batch", t -> Functional.conv2d(t[0], t[1], null, 2, 1), leaf(3, 5, 8, 8), leaf(6, 5, 3, 3));
+    }
+
     @Test
     void batchNorm() {
         check("batch_norm train", t -> Functional.batchNorm(t[0], null, null, t[1], t[2], true, 0.1f, 1e-5f),

@@ -63,7 +63,7 @@ public interface Kernels {
     void binaryStrided(Binary op, int[] shape, float[] a, int aOffset, int[] aStrides,
                        float[] b, int bOffset, int[] bStrides, float[] out, int outOffset);
 
-    /** Gathers a strided view into contiguous {@code out} of {@code shape}. */
+    /** Gathers a strided view into contiguous {@code out} of {@code shape}; negative strides flip a dimension. */
     void copyStrided(int[] shape, float[] x, int xOffset, int[] xStrides, float[] out, int outOffset);
 
     /** {@code out[i] = x[i] * alpha}. */
