@@ -1917,6 +1917,18 @@ public final class Tensor {
             version.value++;
             return this;
         }
+        if (alpha == 1f && dtype == DType.FLOAT32 && other.dtype == DType.FLOAT32 && contiguous && other.contiguous
+                && Shapes.equal(other.shape, shape)) {
+            // with autograd, as torchvision's residual `out += identity`: added in place, no new
+            // tensor; the edges are taken from this tensor's history before the node replaces it
+            K.axpy(1f, other.data, other.offset, data, offset, numel);
+            version.value++;
+            Autograd.record2(this, "AddBackward0", (grad, g) -> {
+                g.accumulate(0, grad);
+                g.accumulate(1, grad);
+            }, this, other);
+            return this;
+        }
         Tensor r = add(other, alpha);
         checkSameShape(r);
         return assign(r);

@@ -164,6 +164,30 @@ class AutogradTest {
         assertArrayEquals(new float[] {9, 15}, y.toArray());
     }
 
+    /** torchvision's residual {@code out += identity}: in place, both histories get the gradient. */
+    @Test
+    void inPlaceAddOfTwoHistories() {
+        Tensor x = Torch.tensor(1f, 2f).requiresGrad_();
+        Tensor w = Torch.tensor(3f, 4f).requiresGrad_();
+        Tensor out = x.mul(w);
+        Tensor identity = x.mul(5f);
+        Tensor same = out.add_(identity);
+        assertSame(out, same);
+        assertEquals("AddBackward0", out.gradFn().name());
+        assertArrayEquals(new float[] {8, 18}, out.toArray());
+        out.mul(out).sum().backward();
+        // d/dx (x*w + 5x)^2 = 2 (x*w + 5x) (w + 5); d/dw = 2 (x*w + 5x) x
+        assertArrayEquals(new float[] {128, 324}, x.grad().toArray());
+        assertArrayEquals(new float[] {16, 72}, w.grad().toArray());
+        // a tensor saved for backward, then changed in place, is refused at backward
+        Tensor a = Torch.tensor(1f, 2f).requiresGrad_();
+        Tensor sq = a.mul(a);
+        Tensor e = sq.exp(); // saves its result
+        e.add_(sq);
+        AutogradException err = assertThrows(AutogradException.class, () -> e.sum().backward());
+        assertTrue(err.getMessage().contains("modified by an inplace operation"), err.getMessage());
+    }
+
     @Test
     void versionCounterSharedWithViews() {
         Tensor x = Torch.ones(2, 3);

@@ -43,7 +43,7 @@ public class BasicBlock extends Module {
             identity = downsample.forward(x);
         }
 
-        out = out.add(identity);
+        out = out.add_(identity); // torchvision: out += identity
         out = relu.forward(out);
 
         return out;
