@@ -60,6 +60,14 @@ final class Gemm {
     static final long SHARED_FLOPS = Long.getLong("autograd.gemm.shared", 1L << 25);
     /** ... and at most this many rows: A's depth block is packed whole (m x KC floats). */
     static final int SHARED_MAX_M = 8192;
+    /**
+     * ... and more than this many rows and columns. With a side this short, packing the other operand
+     * once per thread is cheap, while the shared panels cost three parallel jobs per depth block:
+     * strips, one job in all, were faster in three of three alternating runs on 2 threads, for
+     * 512x64x4608 (2.4-2.8 against 2.9-3.9 ms), 64x4608x512 with A transposed (2.4-2.7 against
+     * 2.9-3.5) and 256x256x2304 (2.0-2.5 against 2.6-2.9): ResNet-18's convolutions at batch 16.
+     */
+    static final int SHARED_MIN_SIDE = Integer.getInteger("autograd.gemm.sharedMinSide", 256);
     /** Products with fewer multiply-adds stay on one thread. */
     static final long PARALLEL_FLOPS = 1L << 18;
 
@@ -137,7 +145,7 @@ final class Gemm {
             block(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
             return;
         }
-        if (flops >= SHARED_FLOPS && m <= SHARED_MAX_M) {
+        if (flops >= SHARED_FLOPS && m <= SHARED_MAX_M && Math.min(m, n) > SHARED_MIN_SIDE) {
             shared(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc, threads);
             return;
         }

@@ -270,8 +270,9 @@ class PanamaKernelsTest {
             {1, 1, 1}, {3, 5, 7}, {8, 32, 5}, {17, 33, 9}, {65, 33, 129}, {512, 4, 4608}, {64, 256, 576},
             {1, 300, 70}, {300, 1, 70}, {7, 7, 1}, {129, 160, 300}, {40, 1100, 20}, {33, 65, 600},
             {4, 4608, 512}, {2, 1000, 33}, {3, 70, 9}, {4, 129, 0}, {512, 4608, 4}, {37, 100, 1}, {9, 33, 8},
-            // past Gemm.SHARED_FLOPS: B panels packed once for all threads; two NC blocks, two depth blocks
-            {203, 707, 301}, {150, 1100, 260},
+            // past Gemm.SHARED_FLOPS with both sides past SHARED_MIN_SIDE: B panels packed once for all
+            // threads; two NC blocks, two depth blocks; then the same products with a short side (strips)
+            {303, 707, 301}, {300, 1100, 260}, {203, 707, 301}, {150, 1100, 260},
         };
         Stream.Builder<Arguments> out = Stream.builder();
         for (int[] s : shapes) {
