@@ -1075,6 +1075,21 @@ public class PanamaKernels extends ScalarKernels {
             return width + 2 * padW;
         }
 
+        /** The first output column whose tap kj reads inside the image: ow*strideW + kj*dilationW - padW >= 0. */
+        int firstInside(int kj) {
+            return Math.max(0, Math.min(outW, ceilDiv(padW - kj * dilationW, strideW)));
+        }
+
+        /** One past the last output column whose tap kj reads inside the image (at least {@code firstInside}). */
+        int endInside(int kj) {
+            return Math.max(firstInside(kj), Math.min(outW, ceilDiv(width + padW - kj * dilationW, strideW)));
+        }
+
+        /** Where tap (ki, kj) of a window reads in the padded copy, relative to the gather table's offset. */
+        int tapOffset(int ki, int kj) {
+            return ki * dilationH * paddedWidth() + kj * dilationW;
+        }
+
         boolean gathered() {
             return L >= 8 && (long) paddedHeight() * paddedWidth() <= GATHER_MAX_PLANE;
         }
@@ -1165,7 +1180,6 @@ public class PanamaKernels extends ScalarKernels {
     private static void im2colGathered(int c0, int c1, float[] x, int xOffset, int channels, ConvGeometry g,
                                        int[] table, float[] col, int colOffset, int ldCol) {
         int image = channels * g.height() * g.width();
-        int wp = g.paddedWidth();
         float[] xp = g.scratch();
         for (int c = c0; c < c1; c++) {
             for (int b0 = 0; b0 < g.batch(); b0 += g.chunk()) {
@@ -1175,7 +1189,7 @@ public class PanamaKernels extends ScalarKernels {
                 for (int ki = 0; ki < g.kH(); ki++) {
                     for (int kj = 0; kj < g.kW(); kj++) {
                         int dst = colOffset + ((c * g.kH() + ki) * g.kW() + kj) * ldCol + b0 * g.plane();
-                        int off = ki * g.dilationH() * wp + kj * g.dilationW();
+                        int off = g.tapOffset(ki, kj);
                         int j = 0;
                         for (int bound = n - L; j <= bound; j += L) {
                             FloatVector.fromArray(S, xp, off, table, j).intoArray(col, dst + j);
@@ -1202,9 +1216,8 @@ public class PanamaKernels extends ScalarKernels {
                 for (int kj = 0; kj < g.kW(); kj++) {
                     int row = (c * g.kH() + ki) * g.kW() + kj;
                     int dw = kj * g.dilationW() - g.padW();
-                    // output columns whose input column w = ow*strideW + dw lies inside [0, width)
-                    int owLo = Math.max(0, Math.min(outW, ceilDiv(-dw, strideW)));
-                    int owHi = Math.max(owLo, Math.min(outW, ceilDiv(width - dw, strideW)));
+                    int owLo = g.firstInside(kj);
+                    int owHi = g.endInside(kj);
                     for (int b = 0; b < g.batch(); b++) {
                         int base = colOffset + row * ldCol + b * g.plane();
                         for (int oh = 0; oh < g.outH(); oh++) {
@@ -1327,7 +1340,6 @@ public class PanamaKernels extends ScalarKernels {
     private static void col2imGathered(int c0, int c1, float[] col, int colOffset, int ldCol, int channels,
                                        ConvGeometry g, int[] table, float[] x, int xOffset) {
         int image = channels * g.height() * g.width();
-        int wp = g.paddedWidth();
         float[] xp = g.scratch();
         for (int c = c0; c < c1; c++) {
             for (int b0 = 0; b0 < g.batch(); b0 += g.chunk()) {
@@ -1338,7 +1350,7 @@ public class PanamaKernels extends ScalarKernels {
                 for (int ki = 0; ki < g.kH(); ki++) {
                     for (int kj = 0; kj < g.kW(); kj++) {
                         int src = colOffset + ((c * g.kH() + ki) * g.kW() + kj) * ldCol + b0 * g.plane();
-                        int off = ki * g.dilationH() * wp + kj * g.dilationW();
+                        int off = g.tapOffset(ki, kj);
                         int j = 0;
                         for (int bound = n - L; j <= bound; j += L) {
                             FloatVector.fromArray(S, xp, off, table, j).add(FloatVector.fromArray(S, col, src + j))
@@ -1366,8 +1378,8 @@ public class PanamaKernels extends ScalarKernels {
                 for (int kj = 0; kj < g.kW(); kj++) {
                     int row = (c * g.kH() + ki) * g.kW() + kj;
                     int dw = kj * g.dilationW() - g.padW();
-                    int owLo = Math.max(0, Math.min(outW, ceilDiv(-dw, strideW)));
-                    int owHi = Math.max(owLo, Math.min(outW, ceilDiv(width - dw, strideW)));
+                    int owLo = g.firstInside(kj);
+                    int owHi = g.endInside(kj);
                     for (int b = 0; b < g.batch(); b++) {
                         int base = colOffset + row * ldCol + b * g.plane();
                         for (int oh = 0; oh < g.outH(); oh++) {
