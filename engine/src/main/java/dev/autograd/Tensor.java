@@ -1918,9 +1918,10 @@ public final class Tensor {
             return this;
         }
         if (alpha == 1f && dtype == DType.FLOAT32 && other.dtype == DType.FLOAT32 && contiguous && other.contiguous
-                && Shapes.equal(other.shape, shape)) {
+                && Shapes.equal(other.shape, shape) && (other.data != data || other.offset == offset)) {
             // with autograd, as torchvision's residual `out += identity`: added in place, no new
-            // tensor; the edges are taken from this tensor's history before the node replaces it
+            // tensor (a partly overlapping other takes the copy below); the edges are taken from this
+            // tensor's history before the node replaces it
             K.axpy(1f, other.data, other.offset, data, offset, numel);
             version.value++;
             Autograd.record2(this, "AddBackward0", (grad, g) -> {

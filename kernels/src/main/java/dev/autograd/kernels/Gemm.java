@@ -25,7 +25,7 @@ import jdk.incubator.vector.VectorMask;
  * Override with {@code -Dautograd.gemm.kc/mc/nc} to re-tune on another CPU.
  *
  * <p><b>Packing.</b> A and B are always packed (A in column panels of MR, B in row panels of NR,
- * zero-padded at the edges), whatever their transposition: every transpose combination is read
+ * zero-padded at the edges; a convolution's B straight from its images, {@link ImageColumns}), whatever their transposition: every transpose combination is read
  * through the packing, none is materialised, and the micro-kernel sees constant strides (reading A
  * and B in place through strides measured 107 instead of 167 GFLOPS per core). Edge tiles run the
  * same micro-kernel into a small tile buffer, then update the valid part of C. Skinny products
@@ -34,9 +34,9 @@ import jdk.incubator.vector.VectorMask;
  * most {@value #WIDE_M} rows and B not transposed ({@link #wide}): an 8-row tile would be half padding;
  * and products of depth at most {@value #SHALLOW_K} ({@link #shallow}): one pass over C.
  *
- * <p><b>Threads.</b> Big products ({@link #shared}) pack each B panel once, together, then hand out
- * (row block, column range) tasks against it; smaller ones cut C into strips (of rows or columns)
- * with one task each. Either way every element of C is computed by one task, with the same depth
+ * <p><b>Threads.</b> Big products with both sides above 256 ({@link #SHARED_MIN_SIDE}, {@link #shared})
+ * pack each B panel once, together, then hand out (row block, column range) tasks against it;
+ * the others cut C into strips (of rows or columns) with one task each. Either way every element of C is computed by one task, with the same depth
  * blocks and FMA order as on one thread: results are bit-identical for every thread count.
  */
 final class Gemm {
