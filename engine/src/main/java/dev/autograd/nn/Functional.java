@@ -117,7 +117,9 @@ public final class Functional {
             K.sgemm(false, false, outC, n, channels, 1f, wc.data(), wc.offset(), channels,
                     xc.data(), xc.offset(), n, 0f, out, 0, n);
         } else if (n >= WIDE) {
-            // W x im2col(x), the column matrix packed straight from the images by the kernels
+            // W x im2col(x), the column matrix packed straight from the images by the kernels (which
+            // may still build it for shapes their packed GEMM does not take: the same size limit)
+            Workspace.checked(s.k() * (long) n);
             float[] o = batch == 1 ? out : ws0.transposed((long) outC * n);
             K.conv2dGemm(wc.data(), wc.offset(), outC, xc.data(), xc.offset(), batch, channels, height, width, kH, kW,
                     padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, o, 0);
@@ -174,6 +176,7 @@ public final class Functional {
                     K.sgemm(false, true, outC, channels, n, 1f, gT, 0, n, xc.data(), xc.offset(), n, beta, dw, 0, channels);
                 } else if (n >= WIDE) {
                     // grad x im2col(x)^T, the columns gathered from the images by the kernels
+                    Workspace.checked(s.k() * (long) n);
                     K.conv2dWeightGrad(gT, 0, outC, xc.data(), xc.offset(), batch, channels, height, width, kH, kW,
                             padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, beta, dw, 0);
                 } else {
@@ -197,6 +200,7 @@ public final class Functional {
                     K.copyStrided(new int[] {channels, outC, kH, kW}, wc.data(), wc.offset() + kH * kW - 1,
                             new int[] {kH * kW, s.k(), -kW, -1}, flipped, 0);
                     int plane = height * width;
+                    Workspace.checked((long) outC * kH * kW * batch * plane);
                     float[] d = w.columns((long) channels * batch * plane); // [C, B, H*W]
                     K.conv2dGemm(flipped, 0, channels, gd, 0, batch, outC, outH, outW, kH, kW, kH - 1 - padH, kW - 1 - padW,
                             1, 1, 1, 1, height, width, d, 0);

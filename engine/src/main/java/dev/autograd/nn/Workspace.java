@@ -42,7 +42,11 @@ final class Workspace {
         return small;
     }
 
-    private static int checked(long size) {
+    /**
+     * The size of a temporary as an int, or an AutogradException naming it: also asked by ops whose kernels
+     * may build the temporary themselves (the convolutions' column matrices).
+     */
+    static int checked(long size) {
         if (size > Integer.MAX_VALUE - 8) {
             throw new dev.autograd.AutogradException("a temporary of " + size + " elements exceeds a Java array; "
                     + "use a smaller batch or input size");
