@@ -1029,22 +1029,24 @@ public class PanamaKernels extends ScalarKernels {
         if (batch <= 0 || channels <= 0 || outH <= 0 || outW <= 0) {
             return;
         }
-        ConvGeometry g = new ConvGeometry(batch, height, width, kH, kW, padH, padW, strideH, strideW,
+        ConvGeometry g = GEOMETRY.get().set(batch, height, width, kH, kW, padH, padW, strideH, strideW,
                 dilationH, dilationW, outH, outW);
         int[] table = g.gathered() ? g.table(TABLE.get()) : null;
-        // channels write disjoint rows of col: split them over the pool
-        long work = (long) channels * g.perChannel();
-        Parallel.RangeBody body = (c0, c1) -> {
-            if (table != null) {
-                im2colGathered(c0, c1, x, xOffset, channels, g, table, col, colOffset, ldCol);
-            } else {
-                im2colRuns(c0, c1, x, xOffset, channels, g, col, colOffset, ldCol);
-            }
-        };
-        if (work < PARALLEL_GRAIN) {
-            body.run(0, channels);
+        // channels write disjoint rows of col: split them over the pool (on one thread, nothing is allocated)
+        if ((long) channels * g.perChannel() < PARALLEL_GRAIN || Parallel.parallelism() <= 1) {
+            im2colChannels(0, channels, x, xOffset, channels, g, table, col, colOffset, ldCol);
         } else {
-            Parallel.forRange(channels, (int) Math.max(1, PARALLEL_GRAIN / g.perChannel()), 1, body);
+            Parallel.forRange(channels, (int) Math.max(1, PARALLEL_GRAIN / g.perChannel()), 1,
+                    (c0, c1) -> im2colChannels(c0, c1, x, xOffset, channels, g, table, col, colOffset, ldCol));
+        }
+    }
+
+    private static void im2colChannels(int c0, int c1, float[] x, int xOffset, int channels, ConvGeometry g,
+                                       int[] table, float[] col, int colOffset, int ldCol) {
+        if (table != null) {
+            im2colGathered(c0, c1, x, xOffset, channels, g, table, col, colOffset, ldCol);
+        } else {
+            im2colRuns(c0, c1, x, xOffset, channels, g, col, colOffset, ldCol);
         }
     }
 
@@ -1053,8 +1055,92 @@ public class PanamaKernels extends ScalarKernels {
      * {@code j = (b*outH + oh)*outW + ow} of a chunk reads the padded channel copy ([chunk, padded
      * height, padded width]) at {@code table[j] + ki*dilationH*paddedWidth + kj*dilationW}, always inside.
      */
-    private record ConvGeometry(int batch, int height, int width, int kH, int kW, int padH, int padW,
-                                int strideH, int strideW, int dilationH, int dilationW, int outH, int outW) {
+    private static final class ConvGeometry {
+        private int batch;
+        private int height;
+        private int width;
+        private int kH;
+        private int kW;
+        private int padH;
+        private int padW;
+        private int strideH;
+        private int strideW;
+        private int dilationH;
+        private int dilationW;
+        private int outH;
+        private int outW;
+
+        /** Refilled by each call on its thread (one object per thread: a call allocates nothing). */
+        ConvGeometry set(int batch, int height, int width, int kH, int kW, int padH, int padW,
+                         int strideH, int strideW, int dilationH, int dilationW, int outH, int outW) {
+            this.batch = batch;
+            this.height = height;
+            this.width = width;
+            this.kH = kH;
+            this.kW = kW;
+            this.padH = padH;
+            this.padW = padW;
+            this.strideH = strideH;
+            this.strideW = strideW;
+            this.dilationH = dilationH;
+            this.dilationW = dilationW;
+            this.outH = outH;
+            this.outW = outW;
+            return this;
+        }
+
+        int batch() {
+            return batch;
+        }
+
+        int height() {
+            return height;
+        }
+
+        int width() {
+            return width;
+        }
+
+        int kH() {
+            return kH;
+        }
+
+        int kW() {
+            return kW;
+        }
+
+        int padH() {
+            return padH;
+        }
+
+        int padW() {
+            return padW;
+        }
+
+        int strideH() {
+            return strideH;
+        }
+
+        int strideW() {
+            return strideW;
+        }
+
+        int dilationH() {
+            return dilationH;
+        }
+
+        int dilationW() {
+            return dilationW;
+        }
+
+        int outH() {
+            return outH;
+        }
+
+        int outW() {
+            return outW;
+        }
+
         int plane() {
             return outH * outW;
         }
@@ -1167,7 +1253,8 @@ public class PanamaKernels extends ScalarKernels {
         }
     }
 
-    /** Per thread: the caller's gather table, and each worker's padded copy of one channel. */
+    /** Per thread: the caller's geometry and gather table, and each worker's padded copy of one channel. */
+    private static final ThreadLocal<ConvGeometry> GEOMETRY = ThreadLocal.withInitial(ConvGeometry::new);
     private static final ThreadLocal<int[]> TABLE = ThreadLocal.withInitial(() -> new int[0]);
     private static final ThreadLocal<float[]> PADDED = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -1311,23 +1398,25 @@ public class PanamaKernels extends ScalarKernels {
         if (batch <= 0 || channels <= 0 || outH <= 0 || outW <= 0) {
             return;
         }
-        ConvGeometry g = new ConvGeometry(batch, height, width, kH, kW, padH, padW, strideH, strideW,
+        ConvGeometry g = GEOMETRY.get().set(batch, height, width, kH, kW, padH, padW, strideH, strideW,
                 dilationH, dilationW, outH, outW);
         int[] table = g.gathered() && outW <= SCATTER_MAX_WIDTH ? g.table(TABLE.get()) : null;
         // each channel scatters into its own planes of x: channels run in parallel without races,
         // and each element receives its additions in the same (row) order as the scalar reference
-        long work = (long) channels * g.perChannel();
-        Parallel.RangeBody body = (c0, c1) -> {
-            if (table != null) {
-                col2imGathered(c0, c1, col, colOffset, ldCol, channels, g, table, x, xOffset);
-            } else {
-                col2imRuns(c0, c1, col, colOffset, ldCol, channels, g, x, xOffset);
-            }
-        };
-        if (work < PARALLEL_GRAIN) {
-            body.run(0, channels);
+        if ((long) channels * g.perChannel() < PARALLEL_GRAIN || Parallel.parallelism() <= 1) {
+            col2imChannels(0, channels, col, colOffset, ldCol, channels, g, table, x, xOffset);
         } else {
-            Parallel.forRange(channels, (int) Math.max(1, PARALLEL_GRAIN / g.perChannel()), 1, body);
+            Parallel.forRange(channels, (int) Math.max(1, PARALLEL_GRAIN / g.perChannel()), 1,
+                    (c0, c1) -> col2imChannels(c0, c1, col, colOffset, ldCol, channels, g, table, x, xOffset));
+        }
+    }
+
+    private static void col2imChannels(int c0, int c1, float[] col, int colOffset, int ldCol, int channels,
+                                       ConvGeometry g, int[] table, float[] x, int xOffset) {
+        if (table != null) {
+            col2imGathered(c0, c1, col, colOffset, ldCol, channels, g, table, x, xOffset);
+        } else {
+            col2imRuns(c0, c1, col, colOffset, ldCol, channels, g, x, xOffset);
         }
     }
 
