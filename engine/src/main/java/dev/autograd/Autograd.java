@@ -324,7 +324,7 @@ public final class Autograd {
                 }
                 if (node.retained != null && accumulate) {
                     Tensor t = node.retained;
-                    t.setGradInternal(t.grad() == null ? buf.contiguousCopy() : t.grad().add(buf));
+                    t.setGradInternal(t.peekGrad() == null ? buf.contiguousCopy() : t.peekGrad().add(buf));
                 }
                 node.checkRunnable();
                 if (node.fn != null) {
@@ -358,10 +358,10 @@ public final class Autograd {
 
     private static void accumulateGrad(Tensor leaf, Tensor buf, boolean owned, boolean direct) {
         if (direct) {
-            leaf.grad().bumpVersion();
+            leaf.peekGrad().bumpVersion();
             return;
         }
-        Tensor g = leaf.grad();
+        Tensor g = leaf.peekGrad();
         if (g == null) {
             leaf.setGradInternal(owned ? buf : buf.contiguousCopy());
         } else {

@@ -128,7 +128,7 @@ public final class Grads {
         if (!accumulateLeaves || target.variable == null || separateLeafGrads) {
             return false;
         }
-        Tensor g = target.variable.grad();
+        Tensor g = target.variable.peekGrad();
         return g != null && g.isContiguous() && g.offset() == 0 && g.dtype() == DType.FLOAT32
                 && Shapes.equal(g.shapeRef(), target.variable.shapeRef());
     }
@@ -136,11 +136,13 @@ public final class Grads {
     private float[] ownedBuffer(Node target, int[] shape) {
         if (target.buf == null) {
             if (isDirectCandidate(target)) {
-                target.buf = target.variable.grad();
+                target.buf = target.variable.peekGrad();
                 target.owned = true;
                 target.direct = true;
             } else {
-                target.buf = Tensor.wrap(new float[Shapes.numel(shape)], shape);
+                // a leaf's first gradient may reuse the memory of the one zero_grad cleared
+                float[] zeros = target.variable != null ? target.variable.newGradStorage(true) : new float[Shapes.numel(shape)];
+                target.buf = Tensor.wrap(zeros, shape);
                 target.owned = true;
             }
         } else if (!target.owned) {
@@ -160,7 +162,7 @@ public final class Grads {
         }
         if (target.buf == null) {
             if (isDirectCandidate(target)) {
-                target.buf = target.variable.grad();
+                target.buf = target.variable.peekGrad();
                 target.owned = true;
                 target.direct = true;
             } else if (t.isContiguous() && t.offset() == 0) {

@@ -167,10 +167,11 @@ public final class Functional {
             }
             if (needW) {
                 // dW[O, K] += grad[O, N] x col[K, N]^T. When the weight has no .grad yet (zero_grad
-                // set it to None) the GEMM writes a new array (beta 0) that becomes .grad: the zeros
-                // of a buffer are never read back.
-                boolean fresh = weight.isLeaf() && weight.grad() == null;
-                float[] dw = fresh ? new float[outC * s.k()] : g.buffer(1);
+                // set it to None) the GEMM overwrites an array (beta 0) that becomes .grad: the zeros
+                // of a buffer are never read back, and the array is the cleared gradient's when
+                // zero_grad could keep it (Tensor.clearGrad).
+                boolean fresh = weight.isLeaf() && weight.peekGrad() == null;
+                float[] dw = fresh ? weight.newGradStorage(false) : g.buffer(1);
                 float beta = fresh ? 0f : 1f;
                 if (s.isPointwise() && batch == 1) {
                     K.sgemm(false, true, outC, channels, n, 1f, gT, 0, n, xc.data(), xc.offset(), n, beta, dw, 0, channels);

@@ -44,12 +44,12 @@ final class Tensors {
 
     /** {@code p.grad = None}, or zero-fills it in place. */
     static void zeroGrad(Tensor p, boolean setToNone) {
-        Tensor g = p.grad();
+        Tensor g = p.peekGrad();
         if (g == null) {
             return;
         }
         if (setToNone) {
-            p.setGrad(null);
+            p.clearGrad();
         } else {
             try (var ng = Autograd.noGrad()) {
                 g.zero_();

@@ -45,7 +45,7 @@ public abstract class Optimizer {
     public final void step() {
         try (var g = Autograd.noGrad()) {
             for (Tensor p : params) {
-                Tensor grad = p.grad();
+                Tensor grad = p.peekGrad();
                 if (grad == null) {
                     continue;
                 }
@@ -86,15 +86,18 @@ public abstract class Optimizer {
         zeroGrad(true);
     }
 
-    /** {@code zero_grad(set_to_none)}: null, or zero-filled in place (then backward accumulates into it). */
+    /**
+     * {@code zero_grad(set_to_none)}: null, or zero-filled in place (then backward accumulates into it).
+     * Set to null, a gradient nobody was handed keeps its memory for the next backward ({@link Tensor#clearGrad()}).
+     */
     public void zeroGrad(boolean setToNone) {
         for (Tensor p : params) {
-            Tensor g = p.grad();
+            Tensor g = p.peekGrad();
             if (g == null) {
                 continue;
             }
             if (setToNone) {
-                p.setGrad(null);
+                p.clearGrad();
             } else {
                 try (var ng = Autograd.noGrad()) {
                     g.zero_();
