@@ -309,44 +309,54 @@ final class Gemm {
         // the caller's buffers, read by every thread (helpers only write their tiles)
         float[] bufB = buffer(1, KC * (NC + NR));
         float[] bufA = buffer(3, mPanels * MR * kcStep);
-        int rowBlocks = (m + MC - 1) / MC;
+        // row blocks of at most MC rows, as many as a multiple of the threads: 1024 rows run as
+        // 8 x 128, not 7 x 144 + 16, which left one thread 576 rows and the other 448
+        int rowBlocks = roundUp((m + MC - 1) / MC, threads);
+        int mcStep = roundUp((m + rowBlocks - 1) / rowBlocks, MR);
+        int blocks = (m + mcStep - 1) / mcStep;
         for (int pc = 0; pc < k; pc += kcStep) {
             int p0 = pc;
             int kc = Math.min(kcStep, k - pc);
-            // all of op(A)[:, pc..pc+kc] once per depth block (every column block uses it), in shares
-            int aTasks = Math.min(mPanels, threads);
-            Parallel.run(aTasks, t -> {
-                int from = mPanels * t / aTasks * MR;
-                int to = Math.min(m, mPanels * (t + 1) / aTasks * MR);
-                if (from < to) {
-                    packA(transA, a, aOff, lda, from, to - from, p0, kc, bufA, from * kc);
-                }
-            });
             boolean first = pc == 0;
             for (int jcLoop = 0; jcLoop < n; jcLoop += NC) {
                 int jc = jcLoop;
                 int nc = Math.min(NC, n - jc);
                 int panels = (nc + NR - 1) / NR;
-                int packTasks = Math.min(panels, threads);
+                // each thread packs a share of the B panel and, with the depth block's first column
+                // block, a share of all of op(A)[:, pc..pc+kc] (every column block uses it): one
+                // parallel job for both
+                boolean withA = jc == 0;
+                int packTasks = Math.min(Math.max(panels, withA ? mPanels : 0), threads);
                 Parallel.run(packTasks, t -> {
                     int from = panels * t / packTasks * NR;
                     int to = Math.min(nc, panels * (t + 1) / packTasks * NR);
                     if (from < to) {
                         packB(transB, b, bOff, ldb, columns, p0, kc, jc + from, to - from, bufB, from * kc);
                     }
+                    if (withA) {
+                        int aFrom = mPanels * t / packTasks * MR;
+                        int aTo = Math.min(m, mPanels * (t + 1) / packTasks * MR);
+                        if (aFrom < aTo) {
+                            packA(transA, a, aOff, lda, aFrom, aTo - aFrom, p0, kc, bufA, aFrom * kc);
+                        }
+                    }
                 });
                 // column ranges of whole panels, enough for about 4 tasks per thread
-                int ranges = Math.min(panels, Math.max(1, (4 * threads + rowBlocks - 1) / rowBlocks));
-                Parallel.run(rowBlocks * ranges, t -> {
-                    int ic = t / ranges * MC;
+                int ranges = Math.min(panels, Math.max(1, (4 * threads + blocks - 1) / blocks));
+                Parallel.run(blocks * ranges, t -> {
+                    int ic = t / ranges * mcStep;
                     int r = t % ranges;
                     int from = panels * r / ranges * NR;
                     int to = Math.min(nc, panels * (r + 1) / ranges * NR);
-                    macro(bufA, ic * kc, Math.min(MC, m - ic), bufB, from, to, kc, first, alpha, beta,
+                    macro(bufA, ic * kc, Math.min(mcStep, m - ic), bufB, from, to, kc, first, alpha, beta,
                             c, cOff + ic * ldc + jc, ldc);
                 });
             }
         }
+    }
+
+    private static int roundUp(int x, int multiple) {
+        return (x + multiple - 1) / multiple * multiple;
     }
 
     /** op(B)[pc..pc+kc, jc..jc+nc] into row panels of NR columns: panel q, row p at bufOff + q*NR*kc + p*NR. */
