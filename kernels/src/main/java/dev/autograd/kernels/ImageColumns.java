@@ -127,10 +127,52 @@ final class ImageColumns {
         return new ImageColumns(padded, columnOffsets, rowOffsets, n, k);
     }
 
+    private static final ThreadLocal<float[]> LANE_INDEX = ThreadLocal.withInitial(() -> new float[L]);
+
+    /**
+     * Columns [j, j+L) of rows [pc, pc+kc) into one vector-wide half of panel rows (stride NR from
+     * dst). Their offsets in a row of the padded images (increasing in j, by construction) decide how:
+     * <ul>
+     *   <li>consecutive (one output row of stride 1 holds them all): a plain vector load;</li>
+     *   <li>within 2L floats (several short output rows, e.g. 8 or 4 wide): two loads and a
+     *       two-vector permute, {@code selectFrom}, with the lane pattern computed once here;</li>
+     *   <li>else (stride 2, rows of 2): a gather through the column table.</li>
+     * </ul>
+     */
+    private void packHalf(int pc, int kc, int j, float[] buf, int dst) {
+        int base = columnOffsets[j];
+        int span = columnOffsets[j + L - 1] - base;
+        if (span == L - 1) {
+            for (int p = 0; p < kc; p++, dst += NR) {
+                FloatVector.fromArray(S, padded, rowOffsets[pc + p] + base).intoArray(buf, dst);
+            }
+        } else if (span < 2 * L) {
+            float[] lanes = LANE_INDEX.get();
+            for (int i = 0; i < L; i++) {
+                lanes[i] = columnOffsets[j + i] - base;
+            }
+            FloatVector index = FloatVector.fromArray(S, lanes, 0);
+            int last = padded.length - 2 * L;
+            for (int p = 0; p < kc; p++, dst += NR) {
+                int at = rowOffsets[pc + p] + base;
+                if (at <= last) {
+                    index.selectFrom(FloatVector.fromArray(S, padded, at), FloatVector.fromArray(S, padded, at + L))
+                            .intoArray(buf, dst);
+                } else {
+                    FloatVector.fromArray(S, padded, rowOffsets[pc + p], columnOffsets, j).intoArray(buf, dst);
+                }
+            }
+        } else {
+            for (int p = 0; p < kc; p++, dst += NR) {
+                FloatVector.fromArray(S, padded, rowOffsets[pc + p], columnOffsets, j).intoArray(buf, dst);
+            }
+        }
+    }
+
     /**
      * Rows [pc, pc+kc) and columns [jc, jc+nc) into row panels of NR columns, as {@link Gemm#packB}
-     * lays them out (panel q, row p at bufOff + q*NR*kc + p*NR), zero-padded past nc: per row of a
-     * full panel, two gathers through the column table.
+     * lays them out (panel q, row p at bufOff + q*NR*kc + p*NR), zero-padded past nc: a full panel
+     * as two vector-wide halves ({@link #packHalf}).
      */
     void pack(int pc, int kc, int jc, int nc, float[] buf, int bufOff) {
         for (int jr = 0; jr < nc; jr += NR) {
@@ -138,11 +180,8 @@ final class ImageColumns {
             int dst = bufOff + jr * kc;
             int j0 = jc + jr;
             if (nr == NR) {
-                for (int p = 0; p < kc; p++, dst += NR) {
-                    int row = rowOffsets[pc + p];
-                    FloatVector.fromArray(S, padded, row, columnOffsets, j0).intoArray(buf, dst);
-                    FloatVector.fromArray(S, padded, row, columnOffsets, j0 + L).intoArray(buf, dst + L);
-                }
+                packHalf(pc, kc, j0, buf, dst);
+                packHalf(pc, kc, j0 + L, buf, dst + L);
             } else {
                 for (int p = 0; p < kc; p++, dst += NR) {
                     int row = rowOffsets[pc + p];
