@@ -29,10 +29,12 @@ import jdk.incubator.vector.VectorMask;
  * through the packing, none is materialised, and the micro-kernel sees constant strides (reading A
  * and B in place through strides measured 107 instead of 167 GFLOPS per core). Edge tiles run the
  * same micro-kernel into a small tile buffer, then update the valid part of C. Skinny products
- * (n below {@value #SKINNY_N}, A not transposed) skip packing altogether: they are dot products of
- * A rows with B columns, since a 32-wide tile would waste most of its lanes. So do products with at
- * most {@value #WIDE_M} rows and B not transposed ({@link #wide}): an 8-row tile would be half padding;
- * and products of depth at most {@value #SHALLOW_K} ({@link #shallow}): one pass over C.
+ * (n below {@value #SKINNY_N}, or up to {@value #SKINNY_TALL_N} for B^T or tall A; A not
+ * transposed) skip packing altogether: they are dot products of A rows with B columns, since a
+ * 32-wide tile would waste most of its lanes; a single row times B^T runs as B times the row. So
+ * do products with at most {@value #WIDE_M} rows and B not transposed ({@link #wide}): an 8-row
+ * tile would be mostly padding; and products of depth at most {@value #SHALLOW_K} ({@link #shallow}):
+ * one pass over C.
  *
  * <p><b>Threads.</b> Big products with both sides above 256 ({@link #SHARED_MIN_SIDE}, {@link #shared})
  * pack each B panel once, together, then hand out (row block, column range) tasks against it;
@@ -48,8 +50,21 @@ final class Gemm {
     static final int NC = Integer.getInteger("autograd.gemm.nc", 1024);
     /** Below this n (and with A not transposed) the product is done as dot products. */
     static final int SKINNY_N = 8;
-    /** Up to this m (with B not transposed) the product is done as rows of axpys over B: see {@link #wide}. */
-    static final int WIDE_M = 4;
+    /**
+     * ... and up to this n for B transposed (its rows are op(B)'s columns) or at least
+     * {@value #SKINNY_TALL_M} rows. Measured against the packed path, paired runs on 2 threads:
+     * 256x16x2304 0.53 (B^T) and 0.71 (B), 512x16x4608 0.44 and 0.61, 1000x16x512 0.60 and 0.61
+     * of its time; 16x16x4608 0.22 with B^T but 1.73 with B (transposing B then dominates); at
+     * n = 32 the packed path wins (1.08 and 1.27).
+     */
+    static final int SKINNY_TALL_N = 16;
+    static final int SKINNY_TALL_M = 64;
+    /**
+     * Up to this m (with B not transposed) the product is done as rows of axpys over B: see
+     * {@link #wide}. Against the packed path with m = 16, paired runs: 16x2304x256 0.92, 8x1152x128
+     * 0.78, 16x576x64 0.15 of its time, 16x4608x512 equal (B streamed from memory either way).
+     */
+    static final int WIDE_M = 16;
     /** Up to this depth the product is done as rows of short FMA chains over op(B): see {@link #shallow}. */
     static final int SHALLOW_K = 8;
     /**
@@ -86,8 +101,14 @@ final class Gemm {
             scaleC(m, n, beta, c, cOff, ldc);
             return;
         }
+        if (rowTimesBt(transB, m, n)) {
+            // a row times B^T: as C^T = B x op(A)^T, dot products of B's rows with the row (the
+            // packed path would pack all of B for one row of C); C^T has C's layout
+            sgemm(false, !transA, n, 1, k, alpha, b, bOff, ldb, a, aOff, lda, beta, c, cOff, 1);
+            return;
+        }
         long flops = (long) m * n * k;
-        if (n < SKINNY_N && !transA) {
+        if (!transA && skinny(transB, m, n)) {
             skinny(transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, flops);
             return;
         }
@@ -104,7 +125,18 @@ final class Gemm {
 
     /** True when {@link #sgemm} takes the packed paths for this shape (A not transposed). */
     static boolean packs(boolean transB, int m, int n, int k) {
-        return m > 0 && n > 0 && k > 0 && n >= SKINNY_N && !(m <= WIDE_M && !transB) && !(k <= SHALLOW_K && n >= L);
+        return m > 0 && n > 0 && k > 0 && !rowTimesBt(transB, m, n) && !skinny(transB, m, n)
+                && !(m <= WIDE_M && !transB) && !(k <= SHALLOW_K && n >= L);
+    }
+
+    /** A single row times B^T, done as B times the row: see {@link #sgemm}. */
+    private static boolean rowTimesBt(boolean transB, int m, int n) {
+        return m == 1 && transB && n >= SKINNY_N;
+    }
+
+    /** Few columns (with A not transposed): dot products, {@link #skinny}. */
+    private static boolean skinny(boolean transB, int m, int n) {
+        return n < SKINNY_N || n <= SKINNY_TALL_N && (transB || m >= SKINNY_TALL_M);
     }
 
     /**
@@ -589,25 +621,39 @@ final class Gemm {
      */
     static void wide(boolean transA, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
                      float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, long flops) {
-        // op(A)[i, p] at a[row(i) + p * step]; rows past m repeat row 0 (their sums are dropped)
+        // op(A)[i, p] at a[row(i) + p * step], in groups of four rows; rows past m repeat the
+        // group's first row (their sums are dropped)
         int step = transA ? lda : 1;
-        int r0 = aOff;
-        int r1 = m > 1 ? (transA ? aOff + 1 : aOff + lda) : r0;
-        int r2 = m > 2 ? (transA ? aOff + 2 : aOff + 2 * lda) : r0;
-        int r3 = m > 3 ? (transA ? aOff + 3 : aOff + 3 * lda) : r0;
+        int rowStep = transA ? 1 : lda;
         int chunk = 4 * L;
         int units = (n + chunk - 1) / chunk;
         int tasks = Math.min(units, flops < PARALLEL_FLOPS ? 1 : Parallel.parallelism());
         Parallel.run(tasks, t -> {
             int j0 = Math.min(n, units * t / tasks * chunk);
             int j1 = Math.min(n, units * (t + 1) / tasks * chunk);
+            // per chunk of columns, every group of rows: the chunk of B (k x 4L floats) is read
+            // from memory by the first group and from cache by the others
             int j = j0;
             for (; j + chunk <= j1; j += chunk) {
-                wide4(m, k, a, r0, r1, r2, r3, step, b, bOff + j, ldb, alpha, beta, c, cOff + j, ldc);
+                for (int g = 0; g < m; g += 4) {
+                    int rows = Math.min(4, m - g);
+                    int r0 = aOff + g * rowStep;
+                    int r1 = rows > 1 ? r0 + rowStep : r0;
+                    int r2 = rows > 2 ? r0 + 2 * rowStep : r0;
+                    int r3 = rows > 3 ? r0 + 3 * rowStep : r0;
+                    wide4(rows, k, a, r0, r1, r2, r3, step, b, bOff + j, ldb, alpha, beta, c, cOff + g * ldc + j, ldc);
+                }
             }
             for (; j < j1; j += L) {
                 VectorMask<Float> mask = S.indexInRange(j, j1);
-                wide1(m, k, a, r0, r1, r2, r3, step, b, bOff + j, ldb, alpha, beta, c, cOff + j, ldc, mask);
+                for (int g = 0; g < m; g += 4) {
+                    int rows = Math.min(4, m - g);
+                    int r0 = aOff + g * rowStep;
+                    int r1 = rows > 1 ? r0 + rowStep : r0;
+                    int r2 = rows > 2 ? r0 + 2 * rowStep : r0;
+                    int r3 = rows > 3 ? r0 + 3 * rowStep : r0;
+                    wide1(rows, k, a, r0, r1, r2, r3, step, b, bOff + j, ldb, alpha, beta, c, cOff + g * ldc + j, ldc, mask);
+                }
             }
         });
     }

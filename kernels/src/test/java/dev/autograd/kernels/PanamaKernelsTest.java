@@ -273,6 +273,8 @@ class PanamaKernelsTest {
             // past Gemm.SHARED_FLOPS with both sides past SHARED_MIN_SIDE: B panels packed once for all
             // threads; two NC blocks, two depth blocks; then the same products with a short side (strips)
             {303, 707, 301}, {300, 1100, 260}, {203, 707, 301}, {150, 1100, 260},
+            // a row times B^T; dot products up to 16 columns; row groups of the axpy path
+            {1, 1000, 130}, {1, 40, 33}, {70, 16, 300}, {20, 12, 150}, {64, 9, 70}, {16, 300, 70}, {13, 200, 50},
         };
         Stream.Builder<Arguments> out = Stream.builder();
         for (int[] s : shapes) {
