@@ -44,11 +44,12 @@ public final class Functional {
     /**
      * A stride-1 input gradient is computed as a convolution of the output gradient with the flipped
      * weight when N is at least this many times O: it copies the weight (O x K) instead of writing the
-     * K x N column gradient and scattering it back. ResNet-18 at batch 16, measured alone: layer1
-     * (O 64, N 4096) 3.6 against 4.6 ms; layer2 (O 128, N 1024) 2.8 against 2.7; one image of layer1
-     * (N 256) 0.51 against 0.50.
+     * K x N column gradient and scattering it back. ResNet-18, paired in-process runs (conv time over
+     * GEMM + col2im time, with the conv's panels loaded rather than gathered): batch 16 layer1 (N/O = 64)
+     * 0.59-0.70, layer2 (8) 0.91-0.97, layer3 (1) 1.27-1.39, layer4 (1/8) 2.0-2.2; batch 1 layer1 (4)
+     * 0.67-0.92, layer2 (1/2) 1.4-1.9.
      */
-    static final int TRANSPOSED_CONV_RATIO = 16;
+    static final int TRANSPOSED_CONV_RATIO = 4;
 
     private Functional() {
     }
