@@ -556,7 +556,9 @@ class PanamaKernelsTest {
     @MethodSource("threads")
     void batchNorm(int threads) {
         Parallel.setThreads(threads);
-        int[][] shapes = {{1, 1, 1}, {2, 3, 7}, {4, 5, 33}, {3, 2, 4099}, {8, 64, 196}};
+        // planes below PanamaKernels.BN_ROW_PLANE take the row-wise passes; 40 and 17 images sum in chunks
+        int[][] shapes = {{1, 1, 1}, {2, 3, 7}, {4, 5, 33}, {3, 2, 4099}, {8, 64, 196}, {40, 6, 4}, {17, 37, 16},
+            {16, 20, 256}, {2, 300, 1}};
         for (int[] s : shapes) {
             int batch = s[0], ch = s[1], sp = s[2];
             int n = batch * ch * sp;
@@ -572,10 +574,16 @@ class PanamaKernelsTest {
             assertClose(em, am, 1e-6, what + " mean");
             assertClose(es, as, 1e-5, what + " invstd");
             assertClose(ev, av, 1e-5, what + " var");
-            assertClose(eo, ao, 1e-5, what + " out");
+            // out = x * scale + shift, fused or not: the rounding of x * scale (|x| <= 3) is the bound
+            // when a channel's variance is tiny (two values per channel) and scale large
+            double maxScale = 0;
+            for (int c = 0; c < ch; c++) {
+                maxScale = Math.max(maxScale, es[c] * Math.abs(w[c]));
+            }
+            assertClose(eo, ao, 1e-5 + 3 * 3 * maxScale * Math.ulp(1f), what + " out");
             REF.batchNormEval(x, 0, batch, ch, sp, w, null, em, ev, 1e-5f, eo, 0);
             SIMD.batchNormEval(x, 0, batch, ch, sp, w, null, em, ev, 1e-5f, ao, 0);
-            assertClose(eo, ao, 1e-6, what + " eval");
+            assertClose(eo, ao, 1e-6 + 3 * 3 * maxScale * Math.ulp(1f), what + " eval");
             float[] g = random(n, 24, -1f, 1f);
             float[] egi = random(n, 25, -1f, 1f), agi = egi.clone();
             float[] egw = new float[ch], agw = new float[ch], egb = new float[ch], agb = new float[ch];
