@@ -1,21 +1,23 @@
 package dev.autograd.kernels;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
-import java.util.concurrent.ForkJoinWorkerThread;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
- * The one thread pool of the kernels: a dedicated {@link ForkJoinPool} of threads-1 workers (the
- * calling thread is the last one), never the common pool, so parallel streams elsewhere cannot
- * starve it or be starved by it.
+ * The one thread pool of the kernels: threads-1 dedicated daemon workers (the calling thread is the
+ * last one), never the common pool, so parallel streams elsewhere cannot starve it or be starved
+ * by it.
  *
  * <p>Threads: system property {@code autograd.threads} or {@link #setThreads(int)}; default = the
  * available processors. A kernel called from inside the pool (a task that calls another kernel)
  * runs single-threaded: no nested oversubscription and no task waiting on its own pool.
+ *
+ * <p>Waking: a training step is hundreds of parallel jobs, many of them tens of microseconds long.
+ * A worker that was parked takes 15-25 us to start on this VM (a ForkJoinPool's did: two 100 us
+ * tasks took 115-125 us, two 20 us tasks 40 us, the caller doing both alone). So a worker spins for
+ * {@link #SPIN_NANOS} after its last job, watching for the next one, before it parks; a job finds a
+ * spinning worker within a microsecond. OpenMP runtimes do the same (GOMP_SPINCOUNT).
  *
  * <p>Determinism: kernels partition work so that every output element is computed by one task with
  * a reduction order that does not depend on how many tasks there are. Results are therefore
@@ -25,8 +27,11 @@ public final class Parallel {
 
     public static final String THREADS_PROPERTY = "autograd.threads";
 
+    /** How long an idle worker watches for the next job before it parks. */
+    static final long SPIN_NANOS = Long.getLong("autograd.spinMicros", 200) * 1000L;
+
     private static volatile int threads = initialThreads();
-    private static volatile ForkJoinPool pool;
+    private static volatile Pool pool;
 
     private Parallel() {
     }
@@ -60,21 +65,21 @@ public final class Parallel {
         }
         if (n != threads) {
             threads = n;
-            ForkJoinPool old = pool;
+            Pool old = pool;
             pool = null;
             if (old != null) {
-                old.shutdown(); // running tasks finish; idle workers exit
+                old.shutdown(); // workers finish the job they are in, then exit
             }
         }
     }
 
-    private static ForkJoinPool pool() {
-        ForkJoinPool p = pool;
+    private static Pool pool() {
+        Pool p = pool;
         if (p == null) {
             synchronized (Parallel.class) {
                 p = pool;
                 if (p == null) {
-                    p = new ForkJoinPool(Math.max(1, threads - 1), Worker::new, null, false);
+                    p = new Pool(Math.max(1, threads - 1));
                     pool = p;
                 }
             }
@@ -97,53 +102,161 @@ public final class Parallel {
 
     /**
      * Runs {@code body.accept(t)} for every t in [0, tasks) and returns when all are done. The
-     * caller works too: it and up to threads-1 pool workers take task numbers from one counter, so
-     * a thread that the OS descheduled (the cores are shared) holds up at most the task it is on.
+     * caller works too: it and the pool's workers take task numbers from one counter, so a thread
+     * that the OS descheduled (the cores are shared) holds up at most the task it is on, and a
+     * worker that has not joined by the time the caller took the last task finds nothing to do.
      * Which thread runs which task never changes a result: tasks write disjoint outputs.
-     * An exception of a task is rethrown to the caller once every helper has stopped.
+     * An exception of a task is rethrown to the caller once every worker has left the job.
      */
     static void run(int tasks, IntConsumer body) {
-        if (tasks <= 1 || inPool()) {
+        if (tasks <= 1 || threads <= 1 || inPool()) {
             for (int t = 0; t < tasks; t++) {
                 body.accept(t);
             }
             return;
         }
-        AtomicInteger next = new AtomicInteger();
-        Runnable drain = () -> {
+        Job job = new Job(tasks, body);
+        pool().publish(job);
+        RUNNING.set(true);
+        try {
+            job.drain();
+        } finally {
+            RUNNING.set(false);
+            job.awaitHelpers();
+        }
+        Throwable error = job.error;
+        if (error instanceof RuntimeException e) {
+            throw e;
+        }
+        if (error instanceof Error e) {
+            throw e;
+        }
+        if (error != null) {
+            throw new RuntimeException(error);
+        }
+    }
+
+    /** One parallel job: task numbers from one counter; {@code active} counts workers inside it. */
+    private static final class Job {
+        final int tasks;
+        final IntConsumer body;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger active = new AtomicInteger();
+        volatile Throwable error;
+
+        Job(int tasks, IntConsumer body) {
+            this.tasks = tasks;
+            this.body = body;
+        }
+
+        void drain() {
             for (int t = next.getAndIncrement(); t < tasks; t = next.getAndIncrement()) {
                 body.accept(t);
             }
-        };
-        int helpers = Math.min(tasks, threads) - 1;
-        ForkJoinTask<?>[] submitted = new ForkJoinTask<?>[helpers];
-        ForkJoinPool p = pool();
-        // per helper: 0 = not started, 1 = working, 2 = called off by the caller
-        AtomicIntegerArray state = new AtomicIntegerArray(helpers);
-        for (int h = 0; h < helpers; h++) {
-            int id = h;
+        }
+
+        /** A worker's share: counted in {@code active} before it takes a task number. */
+        void help() {
+            active.incrementAndGet();
             try {
-                submitted[h] = p.submit(() -> {
-                    if (state.compareAndSet(id, 0, 1)) {
-                        drain.run();
-                    }
-                });
-            } catch (RejectedExecutionException e) {
-                // setThreads shut this pool down after we took it: the caller drains the tasks alone
-                // (helpers never submitted stay "not started" and are called off below, never joined)
-                break;
+                drain();
+            } catch (Throwable e) {
+                if (error == null) {
+                    error = e;
+                }
+            } finally {
+                active.decrementAndGet();
             }
         }
-        RUNNING.set(true);
-        try {
-            drain.run();
-        } finally {
-            RUNNING.set(false);
-            for (int h = 0; h < helpers; h++) {
-                // a helper that has not started yet (its core is busy elsewhere) would find no
-                // work left: call it off rather than wait for the OS to schedule it
-                if (!state.compareAndSet(h, 0, 2)) {
-                    submitted[h].join();
+
+        /**
+         * Waits until no worker is inside the job. The caller's drain took every task number, so a
+         * worker entering after this sees active == 0 too late to take one: it leaves at once.
+         */
+        void awaitHelpers() {
+            int spins = 0;
+            while (active.get() != 0) {
+                if (++spins < 1 << 16) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
+        }
+    }
+
+    /** The workers and the job they watch for. */
+    private static final class Pool {
+        final Worker[] workers;
+        volatile Job job;
+        /** Bumped by every published job; workers compare it with the last one they saw. */
+        volatile long generation;
+        volatile boolean shut;
+
+        Pool(int size) {
+            workers = new Worker[size];
+            for (int i = 0; i < size; i++) {
+                workers[i] = new Worker(this, i);
+            }
+            for (Worker w : workers) {
+                w.start();
+            }
+        }
+
+        void publish(Job j) {
+            job = j;
+            generation++; // one publisher at a time is not needed: a lost bump only delays a worker by a job
+            for (Worker w : workers) {
+                if (w.parked) {
+                    LockSupport.unpark(w);
+                }
+            }
+        }
+
+        void shutdown() {
+            shut = true;
+            for (Worker w : workers) {
+                LockSupport.unpark(w);
+            }
+        }
+    }
+
+    /** A worker of the kernels' pool, recognisable by its class (also after a resize). */
+    private static final class Worker extends Thread {
+        private final Pool pool;
+        volatile boolean parked;
+
+        Worker(Pool pool, int index) {
+            super("autograd-kernels-" + index);
+            this.pool = pool;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            long seen = pool.generation;
+            while (!pool.shut) {
+                long g = pool.generation;
+                if (g != seen) {
+                    seen = g;
+                    Job j = pool.job;
+                    if (j != null) {
+                        j.help();
+                    }
+                    continue;
+                }
+                long spinUntil = System.nanoTime() + SPIN_NANOS;
+                while (pool.generation == seen && !pool.shut && System.nanoTime() < spinUntil) {
+                    Thread.onSpinWait();
+                }
+                if (pool.generation == seen && !pool.shut) {
+                    parked = true;
+                    // re-check after announcing: a publisher either sees parked and unparks, or
+                    // bumped the generation before and this check sees it
+                    if (pool.generation == seen && !pool.shut) {
+                        LockSupport.park(this);
+                    }
+                    parked = false;
                 }
             }
         }
@@ -171,15 +284,6 @@ public final class Parallel {
                 body.run(from, to);
             }
         });
-    }
-
-    /** A worker of the kernels' pool, recognisable by its class (also after a resize). */
-    private static final class Worker extends ForkJoinWorkerThread {
-        Worker(ForkJoinPool pool) {
-            super(pool);
-            setName("autograd-kernels-" + getPoolIndex());
-            setDaemon(true);
-        }
     }
 
     /** A range of work items. */
