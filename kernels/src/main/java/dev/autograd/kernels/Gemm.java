@@ -221,7 +221,7 @@ final class Gemm {
         }
     }
 
-    /** Lane offsets for packA's gathers (8 rows, L/8 columns) and packB's (L rows), per thread. */
+    /** Lane offsets for packB's gathers (L rows), per thread. */
     private static final ThreadLocal<int[]> B_LANES = ThreadLocal.withInitial(Gemm::noLanes);
 
     private static int[] noLanes() {
