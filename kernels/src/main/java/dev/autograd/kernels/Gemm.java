@@ -408,12 +408,30 @@ final class Gemm {
         return FloatVector.fromArray(S, index, 0);
     }
 
+    /** Lanes [8q, 8q+8) of a vector, for {@link #transpose8}'s stores of one column of eight. */
+    private static final VectorMask<Float>[] EIGHTS = eights();
+
+    @SuppressWarnings("unchecked")
+    private static VectorMask<Float>[] eights() {
+        VectorMask<Float>[] masks = new VectorMask[Math.max(1, L / 8)];
+        for (int q = 0; q < masks.length; q++) {
+            boolean[] bits = new boolean[L];
+            for (int i = 8 * q; i < Math.min(L, 8 * q + 8); i++) {
+                bits[i] = true;
+            }
+            masks[q] = VectorMask.fromArray(S, bits, 0);
+        }
+        return masks;
+    }
+
     /**
-     * Columns [0, L) of eight rows of A (row r at {@code src + r*lda}) into {@code buf} from dst as
-     * L columns of MR = 8 floats: interleaving rows in pairs, then pairs of pairs, then quads leaves
-     * vector c holding columns c*L/8 .. (c+1)*L/8 - 1 of rows 0..7, in column order.
+     * Columns [0, L) of eight rows of A (row r at {@code src + r*lda}) transposed: column c's eight
+     * values to {@code out[dst + c*ldo ..]}. Interleaving rows in pairs, then pairs of pairs, then
+     * quads leaves vector j holding columns j*L/8 .. (j+1)*L/8 - 1 of rows 0..7, in column order:
+     * with {@code ldo == 8} (packA's panels) each is one store; otherwise one masked store per
+     * column. Needs L >= 8.
      */
-    private static void transpose8(float[] a, int src, int lda, float[] buf, int dst) {
+    static void transpose8(float[] a, int src, int lda, float[] out, int dst, int ldo) {
         FloatVector r0 = FloatVector.fromArray(S, a, src);
         FloatVector r1 = FloatVector.fromArray(S, a, src + lda);
         FloatVector r2 = FloatVector.fromArray(S, a, src + 2 * lda);
@@ -430,14 +448,28 @@ final class Gemm {
         FloatVector b2 = LO2.selectFrom(a1, a3), b3 = HI2.selectFrom(a1, a3);
         FloatVector b4 = LO2.selectFrom(a4, a6), b5 = HI2.selectFrom(a4, a6);
         FloatVector b6 = LO2.selectFrom(a5, a7), b7 = HI2.selectFrom(a5, a7);
-        LO4.selectFrom(b0, b4).intoArray(buf, dst);
-        HI4.selectFrom(b0, b4).intoArray(buf, dst + L);
-        LO4.selectFrom(b1, b5).intoArray(buf, dst + 2 * L);
-        HI4.selectFrom(b1, b5).intoArray(buf, dst + 3 * L);
-        LO4.selectFrom(b2, b6).intoArray(buf, dst + 4 * L);
-        HI4.selectFrom(b2, b6).intoArray(buf, dst + 5 * L);
-        LO4.selectFrom(b3, b7).intoArray(buf, dst + 6 * L);
-        HI4.selectFrom(b3, b7).intoArray(buf, dst + 7 * L);
+        int cols = L / 8;
+        int step = cols * ldo;
+        store8(LO4.selectFrom(b0, b4), out, dst, ldo);
+        store8(HI4.selectFrom(b0, b4), out, dst + step, ldo);
+        store8(LO4.selectFrom(b1, b5), out, dst + 2 * step, ldo);
+        store8(HI4.selectFrom(b1, b5), out, dst + 3 * step, ldo);
+        store8(LO4.selectFrom(b2, b6), out, dst + 4 * step, ldo);
+        store8(HI4.selectFrom(b2, b6), out, dst + 5 * step, ldo);
+        store8(LO4.selectFrom(b3, b7), out, dst + 6 * step, ldo);
+        store8(HI4.selectFrom(b3, b7), out, dst + 7 * step, ldo);
+    }
+
+    /** Lane group q (8 floats) of v to {@code out[at + q*ldo ..]}: one store when the groups are contiguous. */
+    private static void store8(FloatVector v, float[] out, int at, int ldo) {
+        if (ldo == 8 || L == 8) {
+            v.intoArray(out, at);
+            return;
+        }
+        for (int q = 0; q < L / 8; q++) {
+            // lanes 8q..8q+7 land at at + q*ldo .. +8: the vector's offset is 8q below that
+            v.intoArray(out, at + q * ldo - 8 * q, EIGHTS[q]);
+        }
     }
 
     /** op(B)[pc..pc+kc, jc..jc+nc] into row panels of NR columns: panel q, row p at bufOff + q*NR*kc + p*NR. */
@@ -514,7 +546,7 @@ final class Gemm {
                 int p = 0;
                 if (L >= MR) {
                     for (; p + L <= kc; p += L, dst += L * MR) {
-                        transpose8(a, src + p, lda, buf, dst);
+                        transpose8(a, src + p, lda, buf, dst, MR);
                     }
                 }
                 for (; p < kc; p++, dst += MR) {

@@ -642,16 +642,27 @@ public class PanamaKernels extends ScalarKernels {
             out[outOffset] = x[xOffset];
             return;
         }
-        int[] sh = shape.clone();
-        int[] xs = xStrides.clone();
-        int r = rank;
+        // dimensions of size 1 take no part (batch 1's [1, O, P]), so a transpose stays 2-D
+        int[] sh = new int[rank];
+        int[] xs = new int[rank];
+        int r = 0;
+        for (int d = 0; d < rank; d++) {
+            if (shape[d] != 1) {
+                sh[r] = shape[d];
+                xs[r++] = xStrides[d];
+            }
+        }
+        if (r == 0) {
+            out[outOffset] = x[xOffset];
+            return;
+        }
         while (r >= 2 && xs[r - 2] == xs[r - 1] * sh[r - 1]) {
             sh[r - 2] *= sh[r - 1];
             xs[r - 2] = xs[r - 1];
             r--;
         }
-        for (int d : sh) {
-            if (d == 0) {
+        for (int d = 0; d < r; d++) {
+            if (sh[d] == 0) {
                 return;
             }
         }
@@ -660,6 +671,10 @@ public class PanamaKernels extends ScalarKernels {
         int rows = 1;
         for (int d = 0; d < r - 1; d++) {
             rows *= sh[d];
+        }
+        if (r == 2 && xs[0] == 1 && ix >= sh[0] && L >= 8 && sh[0] >= L && inner >= 8) {
+            transpose(sh[0], inner, x, xOffset, ix, out, outOffset);
+            return;
         }
         int[] index = new int[r];
         int xi = xOffset;
@@ -681,6 +696,29 @@ public class PanamaKernels extends ScalarKernels {
                 }
                 xi -= xs[d] * (sh[d] - 1);
                 index[d] = 0;
+            }
+        }
+    }
+
+    /**
+     * {@code out[i][j] = x[xOffset + i + j*ld]}, out being rows x cols: blocks of L rows by 8
+     * columns transposed in registers ({@link Gemm#transpose8}: eight loads of L floats, 24
+     * permutes, one masked store per row of eight), the edges element by element. The general
+     * strided loop read one float per cache line of x: ResNet-18's layer4 column gradient at batch
+     * 16 (4608 x 64 from 64 x 4608) took 0.60-0.73 ms.
+     */
+    private static void transpose(int rows, int cols, float[] x, int xOffset, int ld, float[] out, int outOffset) {
+        int rowsBlocked = rows - rows % L;
+        int colsBlocked = cols - cols % 8;
+        for (int j = 0; j < colsBlocked; j += 8) {
+            for (int i = 0; i < rowsBlocked; i += L) {
+                Gemm.transpose8(x, xOffset + i + j * ld, ld, out, outOffset + i * cols + j, cols);
+            }
+        }
+        for (int i = 0; i < rows; i++) {
+            int from = i < rowsBlocked ? colsBlocked : 0;
+            for (int j = from; j < cols; j++) {
+                out[outOffset + i * cols + j] = x[xOffset + i + j * ld];
             }
         }
     }

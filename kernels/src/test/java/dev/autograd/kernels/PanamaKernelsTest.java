@@ -259,6 +259,26 @@ class PanamaKernelsTest {
             SIMD.copyStrided(shape, a, 0, s[0], r, 0);
             assertArrayEquals(e, r, "copy strides " + Arrays.toString(s[0]));
         }
+        // 2-D transposes (blocks of L x 8 transposed in registers, edges element by element),
+        // from an offset and with a padded leading dimension
+        int[][] transposes = {{16, 8, 16}, {37, 45, 40}, {64, 4608 / 64, 70}, {8, 9, 8}, {100, 7, 100}, {33, 200, 35}};
+        for (int[] t : transposes) {
+            int rows = t[0], cols = t[1], ld = t[2];
+            float[] x = random(cols * ld + 3, 15, -1f, 1f);
+            float[] e = random(rows * cols + 2, 16, -1f, 1f);
+            float[] r = e.clone();
+            REF.copyStrided(new int[] {rows, cols}, x, 3, new int[] {1, ld}, e, 2);
+            SIMD.copyStrided(new int[] {rows, cols}, x, 3, new int[] {1, ld}, r, 2);
+            assertArrayEquals(e, r, "transpose " + Arrays.toString(t));
+            // the same with a leading dimension of 1 and a size-1 dimension between
+            float[] r3 = e.clone();
+            SIMD.copyStrided(new int[] {1, rows, 1, cols}, x, 3, new int[] {7, 1, 5, ld}, r3, 2);
+            assertArrayEquals(e, r3, "transpose with size-1 dimensions " + Arrays.toString(t));
+        }
+        // a zero-size dimension copies nothing
+        float[] untouched = {5f};
+        SIMD.copyStrided(new int[] {1, 0, 3}, new float[4], 0, new int[] {1, 1, 1}, untouched, 0);
+        assertArrayEquals(new float[] {5f}, untouched);
     }
 
     static Stream<Integer> threads() {
