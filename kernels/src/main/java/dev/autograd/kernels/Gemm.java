@@ -717,28 +717,29 @@ final class Gemm {
             for (; j + chunk <= j1; j += chunk) {
                 for (int g = 0; g < m; g += 4) {
                     int rows = Math.min(4, m - g);
-                    int r0 = aOff + g * rowStep;
-                    int r1 = rows > 1 ? r0 + rowStep : r0;
-                    int r2 = rows > 2 ? r0 + 2 * rowStep : r0;
-                    int r3 = rows > 3 ? r0 + 3 * rowStep : r0;
-                    wide4(rows, k, a, r0, r1, r2, r3, step, b, bOff + j, ldb, alpha, beta, c, cOff + g * ldc + j, ldc);
+                    wide4(rows, k, a, groupRow(aOff, g, 0, rows, rowStep), groupRow(aOff, g, 1, rows, rowStep),
+                            groupRow(aOff, g, 2, rows, rowStep), groupRow(aOff, g, 3, rows, rowStep), step,
+                            b, bOff + j, ldb, alpha, beta, c, cOff + g * ldc + j, ldc);
                 }
             }
             for (; j < j1; j += L) {
                 VectorMask<Float> mask = S.indexInRange(j, j1);
                 for (int g = 0; g < m; g += 4) {
                     int rows = Math.min(4, m - g);
-                    int r0 = aOff + g * rowStep;
-                    int r1 = rows > 1 ? r0 + rowStep : r0;
-                    int r2 = rows > 2 ? r0 + 2 * rowStep : r0;
-                    int r3 = rows > 3 ? r0 + 3 * rowStep : r0;
-                    wide1(rows, k, a, r0, r1, r2, r3, step, b, bOff + j, ldb, alpha, beta, c, cOff + g * ldc + j, ldc, mask);
+                    wide1(rows, k, a, groupRow(aOff, g, 0, rows, rowStep), groupRow(aOff, g, 1, rows, rowStep),
+                            groupRow(aOff, g, 2, rows, rowStep), groupRow(aOff, g, 3, rows, rowStep), step,
+                            b, bOff + j, ldb, alpha, beta, c, cOff + g * ldc + j, ldc, mask);
                 }
             }
         });
     }
 
     /** Four vectors of columns of C's m rows, starting at b[bIdx] and c[cIdx]. */
+    /** Where row r of the group of {@code rows} rows from g starts; rows past the group repeat its first. */
+    private static int groupRow(int aOff, int g, int r, int rows, int rowStep) {
+        return aOff + (g + (r < rows ? r : 0)) * rowStep;
+    }
+
     private static void wide4(int m, int k, float[] a, int r0, int r1, int r2, int r3, int step,
                               float[] b, int bIdx, int ldb, float alpha, float beta, float[] c, int cIdx, int ldc) {
         FloatVector s00 = FloatVector.zero(S), s01 = FloatVector.zero(S), s02 = FloatVector.zero(S), s03 = FloatVector.zero(S);
