@@ -507,7 +507,15 @@ public final class Functional {
                 K.sgemm(false, false, m, in, outF, 1f, gd, 0, outF, wc.data(), wc.offset(), in, 1f, g.buffer(0), 0, in);
             }
             if (g.needs(1)) {
-                K.sgemm(true, false, outF, in, m, 1f, gd, 0, outF, xc.data(), xc.offset(), in, 1f, g.buffer(1), 0, in);
+                if (g.isEmpty(1)) {
+                    // the first gradient of the weight: the product overwrites an array (beta 0), the
+                    // cleared gradient's when zero_grad kept it, instead of accumulating into zeros
+                    float[] dw = weight.isLeaf() ? weight.newGradStorage(false) : new float[outF * in];
+                    K.sgemm(true, false, outF, in, m, 1f, gd, 0, outF, xc.data(), xc.offset(), in, 0f, dw, 0, in);
+                    g.accumulateFresh(1, Tensor.wrap(dw, outF, in));
+                } else {
+                    K.sgemm(true, false, outF, in, m, 1f, gd, 0, outF, xc.data(), xc.offset(), in, 1f, g.buffer(1), 0, in);
+                }
             }
             if (bias != null && g.needs(2)) {
                 float[] sums = Workspace.get().small(outF);
