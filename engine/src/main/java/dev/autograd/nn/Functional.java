@@ -3,6 +3,7 @@ package dev.autograd.nn;
 import dev.autograd.Autograd;
 import dev.autograd.AutogradException;
 import dev.autograd.DType;
+import dev.autograd.Grads;
 import dev.autograd.Node;
 import dev.autograd.Tensor;
 import dev.autograd.kernels.KernelProvider;
@@ -50,6 +51,14 @@ public final class Functional {
      * 0.67-0.92, layer2 (1/2) 1.4-1.9.
      */
     static final int TRANSPOSED_CONV_RATIO = 4;
+    /**
+     * 3x3 stride-1 convolutions with at least this many output tiles of 2x2 (batch x tiles per image)
+     * run as Winograd F(2x2, 3x3): 16 products with 2.25x fewer multiplies than the GEMM on im2col,
+     * plus transforms that read and write every operand once more, and a weight transform whose
+     * cost does not shrink with the batch. See docs/performance.md for the measured shapes. Not final:
+     * the tests move it to run both paths on one shape.
+     */
+    static int winogradMinTiles = Integer.getInteger("autograd.winogradMinTiles", 64);
 
     private Functional() {
     }
@@ -113,7 +122,18 @@ public final class Functional {
         float[] out = new float[batch * outC * s.plane()];
         Workspace ws0 = Workspace.get();
         int n = s.n();
-        if (s.isPointwise() && batch == 1) {
+        boolean winograd = s.winograd();
+        if (winograd) {
+            int tiles = s.tiles();
+            float[] u = ws0.kernels(16L * outC * channels);
+            K.winogradWeights(wc.data(), wc.offset(), outC, channels, u);
+            float[] v = ws0.columns(16L * channels * tiles);
+            K.winogradInput(xc.data(), xc.offset(), batch, channels, height, width, padH, padW, outH, outW, v);
+            float[] m = ws0.transposed(16L * outC * tiles);
+            K.sgemmBatch(16, false, false, outC, tiles, channels, 1f, u, 0, outC * channels, channels,
+                    v, 0, channels * tiles, tiles, 0f, m, 0, outC * tiles, tiles);
+            K.winogradOutput(m, batch, outC, outH, outW, out, 0);
+        } else if (s.isPointwise() && batch == 1) {
             // a 1x1 stride-1 convolution of one image is a plain GEMM on the input: no columns
             K.sgemm(false, false, outC, n, channels, 1f, wc.data(), wc.offset(), channels,
                     xc.data(), xc.offset(), n, 0f, out, 0, n);
@@ -156,6 +176,11 @@ public final class Functional {
             boolean needB = bias != null && g.needs(2);
             Workspace w = Workspace.get();
             float[] gd = grad.data(); // contiguous, offset 0, [B, O, P]
+            if (winograd) {
+                winogradBackward(s, gd, xc, wc, weight, bias != null && needB ? g.buffer(2) : null,
+                        needW, needX ? g.buffer(0) : null, g, w);
+                return;
+            }
             float[] gT = gd;           // [O, B*P]
             if (batch > 1) {
                 gT = w.transposed((long) outC * n);
@@ -232,6 +257,50 @@ public final class Functional {
         return y;
     }
 
+    /**
+     * The backward of a Winograd convolution: dM = A dY A^T per tile, then the weight gradient
+     * dU_xi = dM_xi V_xi^T (V recomputed from x) and G^T dU G, and the input gradient
+     * dV_xi = U_xi^T dM_xi scattered back as B dV B^T; the bias gradient sums the output gradient.
+     */
+    private static void winogradBackward(ConvShape s, float[] gd, Tensor xc, Tensor wc, Tensor weight, float[] gb,
+                                         boolean needW, float[] gx, Grads g, Workspace w) {
+        int outC = s.outC();
+        int channels = s.channels();
+        int tiles = s.tiles();
+        int plane = s.plane();
+        if (gb != null) {
+            float[] sums = w.small((long) s.batch() * outC + outC);
+            K.sumDim(gd, 0, s.batch() * outC, plane, 1, sums, 0);
+            K.sumDim(sums, 0, 1, s.batch(), outC, sums, s.batch() * outC);
+            K.axpy(1f, sums, s.batch() * outC, gb, 0, outC);
+        }
+        float[] dm = w.transposed(16L * outC * tiles);
+        K.winogradGradOutput(gd, 0, s.batch(), outC, s.outH(), s.outW(), dm);
+        float[] v = w.columns(16L * channels * tiles);
+        if (needW) {
+            K.winogradInput(xc.data(), xc.offset(), s.batch(), channels, s.height(), s.width(), s.padH(), s.padW(),
+                    s.outH(), s.outW(), v);
+            float[] du = w.kernelGrads(16L * outC * channels);
+            K.sgemmBatch(16, false, true, outC, channels, tiles, 1f, dm, 0, outC * tiles, tiles,
+                    v, 0, channels * tiles, tiles, 0f, du, 0, outC * channels, channels);
+            // as in the GEMM path: a weight without .grad gets an array written by the transform
+            boolean fresh = weight.isLeaf() && weight.peekGrad() == null;
+            float[] dw = fresh ? weight.newGradStorage(false) : g.buffer(1);
+            K.winogradWeightsBackward(du, outC, channels, fresh ? 0f : 1f, dw, 0);
+            if (fresh) {
+                g.accumulateFresh(1, Tensor.wrap(dw, weight.shape()));
+            }
+        }
+        if (gx != null) {
+            float[] u = w.kernels(16L * outC * channels);
+            K.winogradWeights(wc.data(), wc.offset(), outC, channels, u);
+            K.sgemmBatch(16, true, false, channels, tiles, outC, 1f, u, 0, outC * channels, channels,
+                    dm, 0, outC * tiles, tiles, 0f, v, 0, channels * tiles, tiles);
+            K.winogradInputBackward(v, s.batch(), channels, s.height(), s.width(), s.padH(), s.padW(),
+                    s.outH(), s.outW(), gx, 0);
+        }
+    }
+
     /** The sizes of one convolution; {@code n()} is the GEMM's N with the batch folded in. */
     private record ConvShape(int batch, int channels, int height, int width, int outC, int kH, int kW,
                              int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
@@ -251,6 +320,18 @@ public final class Functional {
         /** Stride 1, dilation 1, padding below the kernel: the input gradient is a convolution too. */
         boolean transposesAsConv() {
             return strideH == 1 && strideW == 1 && dilationH == 1 && dilationW == 1 && padH < kH && padW < kW;
+        }
+
+        /** Output tiles of 2x2 of a Winograd F(2x2, 3x3) convolution, all images. */
+        int tiles() {
+            return batch * ((outH + 1) / 2) * ((outW + 1) / 2);
+        }
+
+        /** A 3x3 stride-1 convolution with enough tiles for Winograd to pay: see {@link #winogradMinTiles}. */
+        boolean winograd() {
+            return kH == 3 && kW == 3 && strideH == 1 && strideW == 1 && dilationH == 1 && dilationW == 1
+                    && tiles() >= winogradMinTiles
+                    && 16L * Math.max(channels, outC) * tiles() <= Integer.MAX_VALUE - 8;
         }
 
         boolean isPointwise() {

@@ -13,6 +13,8 @@ final class Workspace {
     private float[] columns = new float[0];
     private float[] transposed = new float[0];
     private float[] small = new float[0];
+    private float[] kernels = new float[0];
+    private float[] kernelGrads = new float[0];
 
     static Workspace get() {
         return LOCAL.get();
@@ -32,6 +34,22 @@ final class Workspace {
             transposed = new float[checked(size)];
         }
         return transposed;
+    }
+
+    /** Scratch for a Winograd convolution's transformed weights (contents undefined). */
+    float[] kernels(long size) {
+        if (kernels.length < size) {
+            kernels = new float[checked(size)];
+        }
+        return kernels;
+    }
+
+    /** Scratch for a Winograd convolution's transformed weight gradient (contents undefined). */
+    float[] kernelGrads(long size) {
+        if (kernelGrads.length < size) {
+            kernelGrads = new float[checked(size)];
+        }
+        return kernelGrads;
     }
 
     /** Scratch for per-channel sums (contents undefined). */

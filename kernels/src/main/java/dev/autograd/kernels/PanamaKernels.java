@@ -1044,6 +1044,54 @@ public class PanamaKernels extends ScalarKernels {
         Gemm.sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
     }
 
+    /** The products run whole on different threads: no product shares a panel with another. */
+    @Override
+    public void sgemmBatch(int count, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                           float[] a, int aOffset, int strideA, int lda, float[] b, int bOffset, int strideB, int ldb,
+                           float beta, float[] c, int cOffset, int strideC, int ldc) {
+        if (count == 1 || (long) m * n * k * count < Gemm.PARALLEL_FLOPS) {
+            super.sgemmBatch(count, transA, transB, m, n, k, alpha, a, aOffset, strideA, lda,
+                    b, bOffset, strideB, ldb, beta, c, cOffset, strideC, ldc);
+            return;
+        }
+        Parallel.run(count, i -> Gemm.sgemm(transA, transB, m, n, k, alpha, a, aOffset + i * strideA, lda,
+                b, bOffset + i * strideB, ldb, beta, c, cOffset + i * strideC, ldc));
+    }
+
+    // ================================================================ Winograd F(2x2, 3x3)
+
+    @Override
+    public void winogradWeights(float[] w, int wOffset, int outC, int channels, float[] u) {
+        Winograd.weights(w, wOffset, outC, channels, u);
+    }
+
+    @Override
+    public void winogradInput(float[] x, int xOffset, int batch, int channels, int height, int width,
+                              int padH, int padW, int outH, int outW, float[] v) {
+        Winograd.input(x, xOffset, batch, channels, height, width, padH, padW, outH, outW, v);
+    }
+
+    @Override
+    public void winogradOutput(float[] m, int batch, int outC, int outH, int outW, float[] out, int outOffset) {
+        Winograd.output(m, batch, outC, outH, outW, out, outOffset);
+    }
+
+    @Override
+    public void winogradGradOutput(float[] grad, int gradOffset, int batch, int outC, int outH, int outW, float[] dm) {
+        Winograd.gradOutput(grad, gradOffset, batch, outC, outH, outW, dm);
+    }
+
+    @Override
+    public void winogradInputBackward(float[] dv, int batch, int channels, int height, int width,
+                                      int padH, int padW, int outH, int outW, float[] gx, int gxOffset) {
+        Winograd.inputBackward(dv, batch, channels, height, width, padH, padW, outH, outW, gx, gxOffset);
+    }
+
+    @Override
+    public void winogradWeightsBackward(float[] du, int outC, int channels, float beta, float[] dw, int dwOffset) {
+        Winograd.weightsBackward(du, outC, channels, beta, dw, dwOffset);
+    }
+
     // ================================================================ convolution and pooling
 
     /**

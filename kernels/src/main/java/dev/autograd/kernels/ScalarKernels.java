@@ -387,6 +387,193 @@ public class ScalarKernels implements Kernels {
         }
     }
 
+    // ================================================================ Winograd F(2x2, 3x3)
+
+    /** Winograd's matrices (see {@link Kernels}): B^T (4x4), G (4x3), A^T (2x4). */
+    static final float[][] WINOGRAD_BT = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+    static final float[][] WINOGRAD_G = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+    static final float[][] WINOGRAD_AT = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+
+    /** {@code p * q * r^T}: the transforms' one formula, as plain loops. */
+    private static float[][] sandwich(float[][] p, float[][] q, float[][] r) {
+        float[][] pq = new float[p.length][q[0].length];
+        for (int i = 0; i < p.length; i++) {
+            for (int j = 0; j < q[0].length; j++) {
+                for (int l = 0; l < q.length; l++) {
+                    pq[i][j] += p[i][l] * q[l][j];
+                }
+            }
+        }
+        float[][] out = new float[p.length][r.length];
+        for (int i = 0; i < p.length; i++) {
+            for (int j = 0; j < r.length; j++) {
+                for (int l = 0; l < r[0].length; l++) {
+                    out[i][j] += pq[i][l] * r[j][l];
+                }
+            }
+        }
+        return out;
+    }
+
+    private static float[][] transpose(float[][] a) {
+        float[][] t = new float[a[0].length][a.length];
+        for (int i = 0; i < a.length; i++) {
+            for (int j = 0; j < a[0].length; j++) {
+                t[j][i] = a[i][j];
+            }
+        }
+        return t;
+    }
+
+    @Override
+    public void winogradWeights(float[] w, int wOffset, int outC, int channels, float[] u) {
+        int oc = outC * channels;
+        for (int q = 0; q < oc; q++) {
+            float[][] g = new float[3][3];
+            for (int i = 0; i < 9; i++) {
+                g[i / 3][i % 3] = w[wOffset + q * 9 + i];
+            }
+            float[][] t = sandwich(WINOGRAD_G, g, WINOGRAD_G);
+            for (int xi = 0; xi < 16; xi++) {
+                u[xi * oc + q] = t[xi / 4][xi % 4];
+            }
+        }
+    }
+
+    @Override
+    public void winogradInput(float[] x, int xOffset, int batch, int channels, int height, int width,
+                              int padH, int padW, int outH, int outW, float[] v) {
+        int tilesH = (outH + 1) / 2;
+        int tilesW = (outW + 1) / 2;
+        int tiles = batch * tilesH * tilesW;
+        float[][] bt = WINOGRAD_BT;
+        for (int c = 0; c < channels; c++) {
+            for (int t = 0; t < tiles; t++) {
+                int b = t / (tilesH * tilesW);
+                int th = t / tilesW % tilesH;
+                int tw = t % tilesW;
+                float[][] d = new float[4][4];
+                for (int i = 0; i < 4; i++) {
+                    for (int j = 0; j < 4; j++) {
+                        int h = 2 * th - padH + i;
+                        int wi = 2 * tw - padW + j;
+                        if (h >= 0 && h < height && wi >= 0 && wi < width) {
+                            d[i][j] = x[xOffset + ((b * channels + c) * height + h) * width + wi];
+                        }
+                    }
+                }
+                float[][] r = sandwich(bt, d, bt);
+                for (int xi = 0; xi < 16; xi++) {
+                    v[(xi * channels + c) * tiles + t] = r[xi / 4][xi % 4];
+                }
+            }
+        }
+    }
+
+    @Override
+    public void winogradOutput(float[] m, int batch, int outC, int outH, int outW, float[] out, int outOffset) {
+        int tilesH = (outH + 1) / 2;
+        int tilesW = (outW + 1) / 2;
+        int tiles = batch * tilesH * tilesW;
+        for (int o = 0; o < outC; o++) {
+            for (int t = 0; t < tiles; t++) {
+                float[][] mt = new float[4][4];
+                for (int xi = 0; xi < 16; xi++) {
+                    mt[xi / 4][xi % 4] = m[(xi * outC + o) * tiles + t];
+                }
+                float[][] y = sandwich(WINOGRAD_AT, mt, WINOGRAD_AT);
+                int b = t / (tilesH * tilesW);
+                int th = t / tilesW % tilesH;
+                int tw = t % tilesW;
+                for (int i = 0; i < 2; i++) {
+                    for (int j = 0; j < 2; j++) {
+                        int h = 2 * th + i;
+                        int wi = 2 * tw + j;
+                        if (h < outH && wi < outW) {
+                            out[outOffset + ((b * outC + o) * outH + h) * outW + wi] = y[i][j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void winogradGradOutput(float[] grad, int gradOffset, int batch, int outC, int outH, int outW, float[] dm) {
+        int tilesH = (outH + 1) / 2;
+        int tilesW = (outW + 1) / 2;
+        int tiles = batch * tilesH * tilesW;
+        float[][] a = transpose(WINOGRAD_AT);
+        for (int o = 0; o < outC; o++) {
+            for (int t = 0; t < tiles; t++) {
+                int b = t / (tilesH * tilesW);
+                int th = t / tilesW % tilesH;
+                int tw = t % tilesW;
+                float[][] dy = new float[2][2];
+                for (int i = 0; i < 2; i++) {
+                    for (int j = 0; j < 2; j++) {
+                        int h = 2 * th + i;
+                        int wi = 2 * tw + j;
+                        if (h < outH && wi < outW) {
+                            dy[i][j] = grad[gradOffset + ((b * outC + o) * outH + h) * outW + wi];
+                        }
+                    }
+                }
+                float[][] r = sandwich(a, dy, a);
+                for (int xi = 0; xi < 16; xi++) {
+                    dm[(xi * outC + o) * tiles + t] = r[xi / 4][xi % 4];
+                }
+            }
+        }
+    }
+
+    @Override
+    public void winogradInputBackward(float[] dv, int batch, int channels, int height, int width,
+                                      int padH, int padW, int outH, int outW, float[] gx, int gxOffset) {
+        int tilesH = (outH + 1) / 2;
+        int tilesW = (outW + 1) / 2;
+        int tiles = batch * tilesH * tilesW;
+        float[][] bm = transpose(WINOGRAD_BT);
+        for (int c = 0; c < channels; c++) {
+            for (int t = 0; t < tiles; t++) {
+                float[][] dt = new float[4][4];
+                for (int xi = 0; xi < 16; xi++) {
+                    dt[xi / 4][xi % 4] = dv[(xi * channels + c) * tiles + t];
+                }
+                float[][] dd = sandwich(bm, dt, bm);
+                int b = t / (tilesH * tilesW);
+                int th = t / tilesW % tilesH;
+                int tw = t % tilesW;
+                for (int i = 0; i < 4; i++) {
+                    for (int j = 0; j < 4; j++) {
+                        int h = 2 * th - padH + i;
+                        int wi = 2 * tw - padW + j;
+                        if (h >= 0 && h < height && wi >= 0 && wi < width) {
+                            gx[gxOffset + ((b * channels + c) * height + h) * width + wi] += dd[i][j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void winogradWeightsBackward(float[] du, int outC, int channels, float beta, float[] dw, int dwOffset) {
+        int oc = outC * channels;
+        float[][] gt = transpose(WINOGRAD_G);
+        for (int q = 0; q < oc; q++) {
+            float[][] d = new float[4][4];
+            for (int xi = 0; xi < 16; xi++) {
+                d[xi / 4][xi % 4] = du[xi * oc + q];
+            }
+            float[][] g = sandwich(gt, d, gt);
+            for (int i = 0; i < 9; i++) {
+                int at = dwOffset + q * 9 + i;
+                dw[at] = (beta == 0f ? 0f : beta * dw[at]) + g[i / 3][i % 3];
+            }
+        }
+    }
+
     /**
      * One output of max pooling, PyTorch's rule (aten's CPU kernel: {@code val > maxval || isnan(val)}
      * over the window in scan order): the last NaN if there is one, else the first maximum, else

@@ -1,0 +1,537 @@
+package dev.autograd.kernels;
+
+import static dev.autograd.kernels.PanamaKernels.L;
+import static dev.autograd.kernels.PanamaKernels.PARALLEL_GRAIN;
+import static dev.autograd.kernels.PanamaKernels.S;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+
+/**
+ * The transforms of Winograd's F(2x2, 3x3) convolution (see {@link Kernels} for the formulas and
+ * layouts), vectorised across tiles: lane l of a vector holds tile t0 + l, so the 16 values of a
+ * transform are 16 vectors, the arithmetic is vector FMAs, and each of the 16 outputs is one
+ * contiguous store into its GEMM operand (the tiles are its fastest index). Windows are gathered
+ * from a zero-padded copy of the images through a table of tile offsets, so no lane needs a bounds
+ * check; the output and the input gradient, whose tiles do not cover whole rows of the image, are
+ * scattered through the same kind of table. Work is split over channels (or output channels), each
+ * writing its own rows of the operands.
+ *
+ * <p><b>Code shape.</b> A transform's 16 (or 9) vectors go through a small staging array, and
+ * every step is a loop over rows with its coefficients in tables, not 16 unrolled expressions:
+ * C2 stops inlining the Vector API into a body with 16 gathers and their arithmetic (its node
+ * count cut-off), and boxes a vector a call it did not inline returns, or one merged from two
+ * branches. The unrolled first versions allocated 0.1-67 MB per call and ran 2-10x slower.
+ */
+final class Winograd {
+
+    private static final ThreadLocal<float[]> PADDED = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<int[]> OFFSETS = ThreadLocal.withInitial(() -> new int[0]);
+    /** Lane l reads element 9*l: one float of each of L consecutive 3x3 kernels. */
+    private static final int[] NINES = nines();
+
+    private Winograd() {
+    }
+
+    private static int[] nines() {
+        int[] t = new int[L];
+        for (int l = 0; l < L; l++) {
+            t[l] = 9 * l;
+        }
+        return t;
+    }
+
+    private static float[] floats(int size) {
+        float[] a = PADDED.get();
+        if (a.length < size) {
+            a = new float[size];
+            PADDED.set(a);
+        }
+        return a;
+    }
+
+    /**
+     * Offsets of every tile's top-left element in images of {@code planeH x planeW} planes, channel 0
+     * ({@code images} floats apart), rounded up to whole vectors with zeros (the tail lanes read
+     * element 0 of a plane and are never stored).
+     */
+    private static int[] tileOffsets(int batch, int tilesH, int tilesW, int images, int planeW) {
+        int tiles = batch * tilesH * tilesW;
+        int size = (tiles + L - 1) / L * L;
+        int[] t = OFFSETS.get();
+        if (t.length < size) {
+            t = new int[size];
+            OFFSETS.set(t);
+        }
+        for (int b = 0, q = 0; b < batch; b++) {
+            for (int th = 0; th < tilesH; th++) {
+                for (int tw = 0; tw < tilesW; tw++, q++) {
+                    t[q] = b * images + 2 * th * planeW + 2 * tw;
+                }
+            }
+        }
+        java.util.Arrays.fill(t, tiles, size, 0);
+        return t;
+    }
+
+    /** Splits [0, n) over the pool when the job, {@code work} floats per index, is large enough. */
+    private static void split(int n, long work, Parallel.RangeBody body) {
+        if (n * work < PARALLEL_GRAIN) {
+            body.run(0, n);
+        } else {
+            Parallel.forRange(n, (int) Math.max(1, PARALLEL_GRAIN / Math.max(1, work)), 1, body);
+        }
+    }
+
+    /**
+     * Copies {@code planes} planes of height x width into planes of planeH x planeW at row padH,
+     * column padW, zeros around (planeH >= height + padH, planeW >= width + padW).
+     */
+    private static void pad(float[] x, int xOffset, int planes, int height, int width,
+                            int padH, int padW, int planeH, int planeW, float[] out) {
+        int plane = planeH * planeW;
+        split(planes, plane, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int dst = p * plane;
+                java.util.Arrays.fill(out, dst, dst + plane, 0f);
+                int src = xOffset + p * height * width;
+                for (int h = 0; h < height; h++) {
+                    System.arraycopy(x, src + h * width, out, dst + (h + padH) * planeW + padW, width);
+                }
+            }
+        });
+    }
+
+    // ================================================================ tables
+
+    /** B^T's rows as (row a, row b, sign): row i of B^T d is d[a] + sign * d[b]. */
+    private static final int[] BT_A = {0, 1, 2, 1};
+    private static final int[] BT_B = {2, 2, 1, 3};
+    private static final float[] BT_SIGN = {-1f, 1f, -1f, -1f};
+    /** B (4x4), G (4x3) and A (4x2), row-major: the backward and weight transforms' coefficients. */
+    private static final float[] B = {1, 0, 0, 0, 0, 1, -1, 1, -1, 1, 1, 0, 0, 0, 0, -1};
+    private static final float[] G = {1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0, 0, 1};
+    private static final float[] A = {1, 0, 1, 1, 1, -1, 0, -1};
+
+    /** A staging array for one transform: 32 vectors (a transform's operands and its intermediate rows). */
+    private static float[] stage() {
+        return new float[32 * L];
+    }
+
+    private static FloatVector load(float[] a, int at) {
+        return FloatVector.fromArray(S, a, at);
+    }
+
+    private static FloatVector load(float[] a, int at, VectorMask<Float> m) {
+        return FloatVector.fromArray(S, a, at, m);
+    }
+
+    /** {@code st[k*L ..] = a[at + rowOffsets[k] + offsets[t ..]]} for k < n: the n elements of each tile's window. */
+    private static void gatherWindows(float[] a, int at, int[] positions, int n, int[] offsets, int t, float[] st) {
+        for (int k = 0; k < n; k++) {
+            FloatVector.fromArray(S, a, at + positions[k], offsets, t).intoArray(st, k * L);
+        }
+    }
+
+    /** {@code v[at ..] = vector}, masked past the last tile. */
+    private static void store(FloatVector vector, float[] v, int at, int t, int tiles) {
+        if (t + L <= tiles) {
+            vector.intoArray(v, at);
+        } else {
+            vector.intoArray(v, at, S.indexInRange(t, tiles));
+        }
+    }
+
+    /** Window positions (i, j) of a 4x4 window in rows planeW apart, row-major. */
+    private static int[] positions(int rows, int cols, int planeW) {
+        int[] p = new int[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                p[i * cols + j] = i * planeW + j;
+            }
+        }
+        return p;
+    }
+
+    // ================================================================ weights
+
+    static void weights(float[] w, int wOffset, int outC, int channels, float[] u) {
+        int oc = outC * channels;
+        int groups = oc / L;
+        for (int q = groups * L; q < oc; q++) {
+            weightsAt(w, wOffset, oc, q, u);
+        }
+        int[] nine = positions(3, 3, 3);
+        split(groups, 25L * L, (g0, g1) -> {
+            float[] st = stage();
+            for (int g = g0; g < g1; g++) {
+                int q = g * L;
+                // the 9 taps of L kernels, lane l from kernel q + l
+                for (int k = 0; k < 9; k++) {
+                    FloatVector.fromArray(S, w, wOffset + 9 * q + nine[k], NINES, 0).intoArray(st, k * L);
+                }
+                // row i of G g, (a, b, c), times G^T: (a, (a + c + b)/2, (a + c - b)/2, c)
+                for (int i = 0; i < 4; i++) {
+                    FloatVector a = kernelColumn(st, i, 0);
+                    FloatVector b = kernelColumn(st, i, 1);
+                    FloatVector c = kernelColumn(st, i, 2);
+                    FloatVector ac = a.add(c);
+                    int at = 4 * i * oc + q;
+                    a.intoArray(u, at);
+                    ac.add(b).mul(0.5f).intoArray(u, at + oc);
+                    ac.sub(b).mul(0.5f).intoArray(u, at + 2 * oc);
+                    c.intoArray(u, at + 3 * oc);
+                }
+            }
+        });
+    }
+
+    /** Element (i, j) of G g from the staged taps. */
+    private static FloatVector kernelColumn(float[] st, int i, int j) {
+        return load(st, (6 + j) * L).mul(G[3 * i + 2])
+                .add(load(st, (3 + j) * L).mul(G[3 * i + 1]))
+                .add(load(st, j * L).mul(G[3 * i]));
+    }
+
+    static void weightsBackward(float[] du, int outC, int channels, float beta, float[] dw, int dwOffset) {
+        int oc = outC * channels;
+        int groups = oc / L;
+        for (int q = groups * L; q < oc; q++) {
+            weightsBackwardAt(du, oc, q, beta, dw, dwOffset);
+        }
+        split(groups, 25L * L, (g0, g1) -> {
+            float[] st = stage();
+            for (int g = g0; g < g1; g++) {
+                int q = g * L;
+                kernelGradRows(du, q, oc, st);
+                scatterKernels(st, beta, dw, dwOffset + 9 * q);
+            }
+        });
+    }
+
+    /**
+     * G^T dU G for L kernels into the staging array, taps row-major: row i of G^T dU is
+     * sum over r of G[r][i] * dU[r] (u0 + (u1 + u2)/2, (u1 - u2)/2, (u1 + u2)/2 + u3), staged at
+     * vectors 9.. ; each row (a, b, c, d) times G is (a + (b + c)/2, (b - c)/2, (b + c)/2 + d).
+     */
+    private static void kernelGradRows(float[] du, int q, int oc, float[] st) {
+        for (int i = 0; i < 3; i++) {
+            float g0 = G[i];
+            float g1 = G[3 + i];
+            float g2 = G[6 + i];
+            float g3 = G[9 + i];
+            for (int j = 0; j < 4; j++) {
+                load(du, j * oc + q).mul(g0).add(load(du, (4 + j) * oc + q).mul(g1))
+                        .add(load(du, (8 + j) * oc + q).mul(g2)).add(load(du, (12 + j) * oc + q).mul(g3))
+                        .intoArray(st, (9 + 4 * i + j) * L);
+            }
+        }
+        for (int i = 0; i < 3; i++) {
+            int r = (9 + 4 * i) * L;
+            FloatVector a = load(st, r);
+            FloatVector b = load(st, r + L);
+            FloatVector c = load(st, r + 2 * L);
+            FloatVector d = load(st, r + 3 * L);
+            FloatVector h = b.add(c).mul(0.5f);
+            a.add(h).intoArray(st, 3 * i * L);
+            b.sub(c).mul(0.5f).intoArray(st, (3 * i + 1) * L);
+            h.add(d).intoArray(st, (3 * i + 2) * L);
+        }
+    }
+
+    /** The staged taps into {@code dw[at + 9*l + k]}: beta times what is there (not read when beta is 0) plus the tap. */
+    private static void scatterKernels(float[] st, float beta, float[] dw, int at) {
+        for (int k = 0; k < 9; k++) {
+            FloatVector r = load(st, k * L);
+            if (beta != 0f) {
+                r = FloatVector.fromArray(S, dw, at + k, NINES, 0).mul(beta).add(r);
+            }
+            r.intoArray(dw, at + k, NINES, 0);
+        }
+    }
+
+    /** {@link #weights} for kernel q alone (the kernels past the last whole vector). */
+    private static void weightsAt(float[] w, int wOffset, int oc, int q, float[] u) {
+        float[] h = new float[12];
+        int at = wOffset + 9 * q;
+        for (int j = 0; j < 3; j++) {
+            float a = w[at + j];
+            float b = w[at + 3 + j];
+            float c = w[at + 6 + j];
+            h[j] = a;
+            h[3 + j] = (a + c + b) * 0.5f;
+            h[6 + j] = (a + c - b) * 0.5f;
+            h[9 + j] = c;
+        }
+        for (int i = 0; i < 4; i++) {
+            float a = h[3 * i];
+            float b = h[3 * i + 1];
+            float c = h[3 * i + 2];
+            u[4 * i * oc + q] = a;
+            u[(4 * i + 1) * oc + q] = (a + c + b) * 0.5f;
+            u[(4 * i + 2) * oc + q] = (a + c - b) * 0.5f;
+            u[(4 * i + 3) * oc + q] = c;
+        }
+    }
+
+    /** {@link #weightsBackward} for kernel q alone. */
+    private static void weightsBackwardAt(float[] du, int oc, int q, float beta, float[] dw, int dwOffset) {
+        float[] r = new float[12];
+        for (int j = 0; j < 4; j++) {
+            float u0 = du[j * oc + q];
+            float u1 = du[(4 + j) * oc + q];
+            float u2 = du[(8 + j) * oc + q];
+            float u3 = du[(12 + j) * oc + q];
+            float s = (u1 + u2) * 0.5f;
+            r[j] = u0 + s;
+            r[4 + j] = (u1 - u2) * 0.5f;
+            r[8 + j] = s + u3;
+        }
+        int at = dwOffset + 9 * q;
+        for (int i = 0; i < 3; i++) {
+            float u0 = r[4 * i];
+            float u1 = r[4 * i + 1];
+            float u2 = r[4 * i + 2];
+            float u3 = r[4 * i + 3];
+            float s = (u1 + u2) * 0.5f;
+            float[] g = {u0 + s, (u1 - u2) * 0.5f, s + u3};
+            for (int j = 0; j < 3; j++) {
+                int d = at + 3 * i + j;
+                dw[d] = beta == 0f ? g[j] : Math.fma(beta, dw[d], g[j]);
+            }
+        }
+    }
+
+    // ================================================================ input and its adjoint
+
+    static void input(float[] x, int xOffset, int batch, int channels, int height, int width,
+                      int padH, int padW, int outH, int outW, float[] v) {
+        int tilesH = (outH + 1) / 2;
+        int tilesW = (outW + 1) / 2;
+        int tiles = batch * tilesH * tilesW;
+        int planeW = 2 * tilesW + 2;
+        int plane = (2 * tilesH + 2) * planeW;
+        float[] xp = floats(Math.multiplyExact(batch * channels, plane));
+        pad(x, xOffset, batch * channels, height, width, padH, padW, 2 * tilesH + 2, planeW, xp);
+        int[] offsets = tileOffsets(batch, tilesH, tilesW, channels * plane, planeW);
+        int[] window = positions(4, 4, planeW);
+        int ct = channels * tiles;
+        split(channels, 16L * tiles, (c0, c1) -> {
+            float[] st = stage();
+            for (int c = c0; c < c1; c++) {
+                for (int t = 0; t < tiles; t += L) {
+                    gatherWindows(xp, c * plane, window, 16, offsets, t, st);
+                    // row i of B^T d, d[a] + sign * d[b] = (a, b, c, d), times B: (a - c, b + c, c - b, b - d)
+                    for (int i = 0; i < 4; i++) {
+                        FloatVector sign = FloatVector.broadcast(S, BT_SIGN[i]);
+                        int ra = 4 * BT_A[i] * L;
+                        int rb = 4 * BT_B[i] * L;
+                        FloatVector a = load(st, rb).fma(sign, load(st, ra));
+                        FloatVector b = load(st, rb + L).fma(sign, load(st, ra + L));
+                        FloatVector cc = load(st, rb + 2 * L).fma(sign, load(st, ra + 2 * L));
+                        FloatVector d = load(st, rb + 3 * L).fma(sign, load(st, ra + 3 * L));
+                        int at = (4 * i * channels + c) * tiles + t;
+                        store(a.sub(cc), v, at, t, tiles);
+                        store(b.add(cc), v, at + ct, t, tiles);
+                        store(cc.sub(b), v, at + 2 * ct, t, tiles);
+                        store(b.sub(d), v, at + 3 * ct, t, tiles);
+                    }
+                }
+            }
+        });
+    }
+
+    static void inputBackward(float[] dv, int batch, int channels, int height, int width,
+                              int padH, int padW, int outH, int outW, float[] gx, int gxOffset) {
+        int tilesH = (outH + 1) / 2;
+        int tilesW = (outW + 1) / 2;
+        int tiles = batch * tilesH * tilesW;
+        int planeH = 2 * tilesH + 2;
+        int planeW = 2 * tilesW + 2;
+        int plane = planeH * planeW;
+        float[] gp = floats(Math.multiplyExact(batch * channels, plane));
+        int[] offsets = tileOffsets(batch, tilesH, tilesW, channels * plane, planeW);
+        int[] window = positions(4, 4, planeW);
+        int ct = channels * tiles;
+        split(channels, 32L * tiles, (c0, c1) -> {
+            float[] st = stage();
+            for (int c = c0; c < c1; c++) {
+                for (int b = 0; b < batch; b++) {
+                    int p = (b * channels + c) * plane;
+                    java.util.Arrays.fill(gp, p, p + plane, 0f);
+                }
+                for (int t = 0; t < tiles; t += L) {
+                    windowRows(dv, c * tiles + t, ct, t, tiles, st);
+                    scatterAddWindows(st, gp, c * plane, window, offsets, t, tiles);
+                }
+                // the window sums inside the image into gx
+                for (int b = 0; b < batch; b++) {
+                    int p = (b * channels + c) * plane + padH * planeW + padW;
+                    int g = gxOffset + (b * channels + c) * height * width;
+                    for (int h = 0; h < height; h++) {
+                        addRow(gp, p + h * planeW, gx, g + h * width, width);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * B dV B^T for the tiles t.. into the staging array, row-major: dV staged at vectors 16.., row i
+     * of B dV, sum over r of B[i][r] * dV[r] ((v0, v1 - v2 + v3, v1 + v2 - v0, -v3)), and each row
+     * (a, b, c, d) of it times B^T, (a, b - c + d, b + c - a, -d).
+     */
+    private static void windowRows(float[] dv, int at, int ct, int t, int tiles, float[] st) {
+        VectorMask<Float> m = S.indexInRange(t, tiles);
+        for (int k = 0; k < 16; k++) {
+            load(dv, at + k * ct, m).intoArray(st, (16 + k) * L);
+        }
+        for (int i = 0; i < 4; i++) {
+            float b0 = B[4 * i];
+            float b1 = B[4 * i + 1];
+            float b2 = B[4 * i + 2];
+            float b3 = B[4 * i + 3];
+            for (int j = 0; j < 4; j++) {
+                column(st, 16 + j, b0, b1, b2, b3).intoArray(st, (4 * i + j) * L);
+            }
+        }
+        for (int i = 0; i < 4; i++) {
+            int k = 4 * i * L;
+            FloatVector a = load(st, k);
+            FloatVector b = load(st, k + L);
+            FloatVector c = load(st, k + 2 * L);
+            FloatVector d = load(st, k + 3 * L);
+            b.sub(c).add(d).intoArray(st, k + L);
+            b.add(c).sub(a).intoArray(st, k + 2 * L);
+            d.neg().intoArray(st, k + 3 * L);
+        }
+    }
+
+    /** {@code c0*st[v] + c1*st[v+4] + c2*st[v+8] + c3*st[v+12]} (vectors v.. of the staging array). */
+    private static FloatVector column(float[] st, int v, float c0, float c1, float c2, float c3) {
+        return load(st, v * L).mul(c0).add(load(st, (v + 4) * L).mul(c1))
+                .add(load(st, (v + 8) * L).mul(c2)).add(load(st, (v + 12) * L).mul(c3));
+    }
+
+    /**
+     * The staged window values added into each lane's window: within one vector every lane's element
+     * is a different one (tiles are 2 apart, windows 4 wide, one position per add).
+     */
+    private static void scatterAddWindows(float[] st, float[] gp, int base, int[] window, int[] offsets,
+                                          int t, int tiles) {
+        VectorMask<Float> m = S.indexInRange(t, tiles);
+        for (int k = 0; k < 16; k++) {
+            int to = base + window[k];
+            FloatVector.fromArray(S, gp, to, offsets, t, m).add(load(st, k * L)).intoArray(gp, to, offsets, t, m);
+        }
+    }
+
+    /** {@code y[yOff + i] += x[xOff + i]} for i < n. */
+    private static void addRow(float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += L) {
+            load(y, yOff + i).add(load(x, xOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) {
+            y[yOff + i] += x[xOff + i];
+        }
+    }
+
+    // ================================================================ output and its adjoint
+
+    static void output(float[] mm, int batch, int outC, int outH, int outW, float[] out, int outOffset) {
+        int tilesH = (outH + 1) / 2;
+        int tilesW = (outW + 1) / 2;
+        int tiles = batch * tilesH * tilesW;
+        boolean even = outH % 2 == 0 && outW % 2 == 0;
+        // odd sizes: whole tiles into planes of 2*tilesH x 2*tilesW, then the image cut out of them
+        int planeW = even ? outW : 2 * tilesW;
+        int plane = even ? outH * outW : 4 * tilesH * tilesW;
+        float[] dst = even ? out : floats(Math.multiplyExact(batch * outC, plane));
+        int dstOffset = even ? outOffset : 0;
+        int[] offsets = tileOffsets(batch, tilesH, tilesW, outC * plane, planeW);
+        int ot = outC * tiles;
+        split(outC, 16L * tiles, (o0, o1) -> {
+            float[] st = stage();
+            for (int o = o0; o < o1; o++) {
+                int base = dstOffset + o * plane;
+                for (int t = 0; t < tiles; t += L) {
+                    VectorMask<Float> m = S.indexInRange(t, tiles);
+                    int at = o * tiles + t;
+                    // row i of A^T M, sum over r of A^T[i][r] * M[r] ((m0 + m1 + m2, m1 - m2 - m3)), staged
+                    for (int i = 0; i < 2; i++) {
+                        float a0 = A[i];
+                        float a1 = A[2 + i];
+                        float a2 = A[4 + i];
+                        float a3 = A[6 + i];
+                        for (int j = 0; j < 4; j++) {
+                            load(mm, at + j * ot, m).mul(a0).add(load(mm, at + (4 + j) * ot, m).mul(a1))
+                                    .add(load(mm, at + (8 + j) * ot, m).mul(a2))
+                                    .add(load(mm, at + (12 + j) * ot, m).mul(a3)).intoArray(st, (4 * i + j) * L);
+                        }
+                    }
+                    // each row (a, b, c, d) times A, (a + b + c, b - c - d), scattered to the tile's row
+                    for (int i = 0; i < 2; i++) {
+                        FloatVector a = load(st, 4 * i * L);
+                        FloatVector b = load(st, (4 * i + 1) * L);
+                        FloatVector c = load(st, (4 * i + 2) * L);
+                        FloatVector d = load(st, (4 * i + 3) * L);
+                        int row = base + i * planeW;
+                        a.add(b).add(c).intoArray(dst, row, offsets, t, m);
+                        b.sub(c).sub(d).intoArray(dst, row + 1, offsets, t, m);
+                    }
+                }
+            }
+        });
+        if (!even) {
+            int planes = batch * outC;
+            split(planes, plane, (p0, p1) -> {
+                for (int p = p0; p < p1; p++) {
+                    for (int h = 0; h < outH; h++) {
+                        System.arraycopy(dst, p * plane + h * planeW, out, outOffset + (p * outH + h) * outW, outW);
+                    }
+                }
+            });
+        }
+    }
+
+    static void gradOutput(float[] grad, int gradOffset, int batch, int outC, int outH, int outW, float[] dm) {
+        int tilesH = (outH + 1) / 2;
+        int tilesW = (outW + 1) / 2;
+        int tiles = batch * tilesH * tilesW;
+        boolean even = outH % 2 == 0 && outW % 2 == 0;
+        int planeW = even ? outW : 2 * tilesW;
+        int plane = even ? outH * outW : 4 * tilesH * tilesW;
+        float[] src = grad;
+        int srcOffset = gradOffset;
+        if (!even) {
+            // odd sizes: the gradient padded with zeros to whole tiles
+            src = floats(Math.multiplyExact(batch * outC, plane));
+            pad(grad, gradOffset, batch * outC, outH, outW, 0, 0, 2 * tilesH, planeW, src);
+            srcOffset = 0;
+        }
+        float[] g = src;
+        int gOffset = srcOffset;
+        int[] offsets = tileOffsets(batch, tilesH, tilesW, outC * plane, planeW);
+        int[] tile = positions(2, 2, planeW);
+        int ot = outC * tiles;
+        split(outC, 16L * tiles, (o0, o1) -> {
+            float[] st = stage();
+            for (int o = o0; o < o1; o++) {
+                for (int t = 0; t < tiles; t += L) {
+                    gatherWindows(g, gOffset + o * plane, tile, 4, offsets, t, st);
+                    // row i of A dY, (p, q), times A^T: (p, p + q, p - q, -q)
+                    for (int i = 0; i < 4; i++) {
+                        FloatVector p = load(st, 2 * L).mul(A[2 * i + 1]).add(load(st, 0).mul(A[2 * i]));
+                        FloatVector q = load(st, 3 * L).mul(A[2 * i + 1]).add(load(st, L).mul(A[2 * i]));
+                        int at = (4 * i * outC + o) * tiles + t;
+                        store(p, dm, at, t, tiles);
+                        store(p.add(q), dm, at + ot, t, tiles);
+                        store(p.sub(q), dm, at + 2 * ot, t, tiles);
+                        store(q.neg(), dm, at + 3 * ot, t, tiles);
+                    }
+                }
+            }
+        });
+    }
+}
