@@ -331,7 +331,9 @@ public final class Functional {
         boolean winograd() {
             return kH == 3 && kW == 3 && strideH == 1 && strideW == 1 && dilationH == 1 && dilationW == 1
                     && tiles() >= winogradMinTiles
-                    && 16L * Math.max(channels, outC) * tiles() <= Integer.MAX_VALUE - 8;
+                    // every operand and the padded copies of x and of the gradient fit in an array
+                    && 16L * Math.max(channels, outC) * tiles() <= Integer.MAX_VALUE - 8
+                    && (long) batch * Math.max(channels, outC) * (outH + 3) * (outW + 3) <= Integer.MAX_VALUE - 8;
         }
 
         boolean isPointwise() {
