@@ -394,13 +394,19 @@ public class ScalarKernels implements Kernels {
     static final float[][] WINOGRAD_G = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
     static final float[][] WINOGRAD_AT = {{1, 1, 1, 0}, {0, 1, -1, -1}};
 
-    /** {@code p * q * r^T}: the transforms' one formula, as plain loops. */
+    /**
+     * {@code p * q * r^T}: the transforms' one formula, as plain loops. Terms with a zero coefficient
+     * are left out (not added as {@code 0 * x}), so a NaN or an infinity in q reaches only the
+     * values that depend on it, as in the direct convolution.
+     */
     private static float[][] sandwich(float[][] p, float[][] q, float[][] r) {
         float[][] pq = new float[p.length][q[0].length];
         for (int i = 0; i < p.length; i++) {
             for (int j = 0; j < q[0].length; j++) {
                 for (int l = 0; l < q.length; l++) {
-                    pq[i][j] += p[i][l] * q[l][j];
+                    if (p[i][l] != 0) {
+                        pq[i][j] += p[i][l] * q[l][j];
+                    }
                 }
             }
         }
@@ -408,7 +414,9 @@ public class ScalarKernels implements Kernels {
         for (int i = 0; i < p.length; i++) {
             for (int j = 0; j < r.length; j++) {
                 for (int l = 0; l < r[0].length; l++) {
-                    out[i][j] += pq[i][l] * r[j][l];
+                    if (r[j][l] != 0) {
+                        out[i][j] += pq[i][l] * r[j][l];
+                    }
                 }
             }
         }

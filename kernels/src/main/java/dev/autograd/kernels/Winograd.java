@@ -18,10 +18,12 @@ import jdk.incubator.vector.VectorMask;
  * writing its own rows of the operands.
  *
  * <p><b>Code shape.</b> A transform's 16 (or 9) vectors go through a small staging array, and
- * every step is a loop over rows with its coefficients in tables, not 16 unrolled expressions:
- * C2 stops inlining the Vector API into a body with 16 gathers and their arithmetic (its node
- * count cut-off), and boxes a vector a call it did not inline returns, or one merged from two
- * branches. The unrolled first versions allocated 0.1-67 MB per call and ran 2-10x slower.
+ * every step is a loop over the rows or columns of the 4x4 (each pass one row's formula), not 16
+ * unrolled expressions: C2 stops inlining the Vector API into a body with 16 gathers and their
+ * arithmetic (its node count cut-off), and boxes a vector a call it did not inline returns, or one
+ * merged from two branches. The unrolled first versions allocated 0.1-67 MB per call and ran 2-10x
+ * slower. The formulas skip the matrices' zeros (no 0 * x), so a NaN or an infinity reaches only
+ * the values that depend on it.
  */
 final class Winograd {
 
@@ -108,10 +110,6 @@ final class Winograd {
     private static final int[] BT_A = {0, 1, 2, 1};
     private static final int[] BT_B = {2, 2, 1, 3};
     private static final float[] BT_SIGN = {-1f, 1f, -1f, -1f};
-    /** B (4x4), G (4x3) and A (4x2), row-major: the backward and weight transforms' coefficients. */
-    private static final float[] B = {1, 0, 0, 0, 0, 1, -1, 1, -1, 1, 1, 0, 0, 0, 0, -1};
-    private static final float[] G = {1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0, 0, 1};
-    private static final float[] A = {1, 0, 1, 1, 1, -1, 0, -1};
 
     /** A staging array for one transform: 32 vectors (a transform's operands and its intermediate rows). */
     private static float[] stage() {
@@ -170,11 +168,24 @@ final class Winograd {
                 for (int k = 0; k < 9; k++) {
                     FloatVector.fromArray(S, w, wOffset + 9 * q + nine[k], NINES, 0).intoArray(st, k * L);
                 }
-                // row i of G g, (a, b, c), times G^T: (a, (a + c + b)/2, (a + c - b)/2, c)
+                // G g, column j: (g0, (g0 + g2 + g1)/2, (g0 + g2 - g1)/2, g2), staged at 9 + 4*j..
+                for (int j = 0; j < 3; j++) {
+                    FloatVector top = load(st, j * L);
+                    FloatVector middle = load(st, (3 + j) * L);
+                    FloatVector bottom = load(st, (6 + j) * L);
+                    FloatVector outer = top.add(bottom);
+                    int h = (9 + j) * L;
+                    top.intoArray(st, h);
+                    outer.add(middle).mul(0.5f).intoArray(st, h + 3 * L);
+                    outer.sub(middle).mul(0.5f).intoArray(st, h + 6 * L);
+                    bottom.intoArray(st, h + 9 * L);
+                }
+                // each row (a, b, c) of G g times G^T: (a, (a + c + b)/2, (a + c - b)/2, c)
                 for (int i = 0; i < 4; i++) {
-                    FloatVector a = kernelColumn(st, i, 0);
-                    FloatVector b = kernelColumn(st, i, 1);
-                    FloatVector c = kernelColumn(st, i, 2);
+                    int h = (9 + 3 * i) * L;
+                    FloatVector a = load(st, h);
+                    FloatVector b = load(st, h + L);
+                    FloatVector c = load(st, h + 2 * L);
                     FloatVector ac = a.add(c);
                     int at = 4 * i * oc + q;
                     a.intoArray(u, at);
@@ -184,13 +195,6 @@ final class Winograd {
                 }
             }
         });
-    }
-
-    /** Element (i, j) of G g from the staged taps. */
-    private static FloatVector kernelColumn(float[] st, int i, int j) {
-        return load(st, (6 + j) * L).mul(G[3 * i + 2])
-                .add(load(st, (3 + j) * L).mul(G[3 * i + 1]))
-                .add(load(st, j * L).mul(G[3 * i]));
     }
 
     static void weightsBackward(float[] du, int outC, int channels, float beta, float[] dw, int dwOffset) {
@@ -210,21 +214,21 @@ final class Winograd {
     }
 
     /**
-     * G^T dU G for L kernels into the staging array, taps row-major: row i of G^T dU is
-     * sum over r of G[r][i] * dU[r] (u0 + (u1 + u2)/2, (u1 - u2)/2, (u1 + u2)/2 + u3), staged at
-     * vectors 9.. ; each row (a, b, c, d) times G is (a + (b + c)/2, (b - c)/2, (b + c)/2 + d).
+     * G^T dU G for L kernels into the staging array, taps row-major: column j of G^T dU is
+     * (u0 + (u1 + u2)/2, (u1 - u2)/2, (u1 + u2)/2 + u3), staged at vectors 9.. ; each row (a, b, c, d)
+     * of it times G is (a + (b + c)/2, (b - c)/2, (b + c)/2 + d). Written without the zeros of G, so
+     * that a NaN reaches only the taps that depend on it, as in the reference.
      */
     private static void kernelGradRows(float[] du, int q, int oc, float[] st) {
-        for (int i = 0; i < 3; i++) {
-            float g0 = G[i];
-            float g1 = G[3 + i];
-            float g2 = G[6 + i];
-            float g3 = G[9 + i];
-            for (int j = 0; j < 4; j++) {
-                load(du, j * oc + q).mul(g0).add(load(du, (4 + j) * oc + q).mul(g1))
-                        .add(load(du, (8 + j) * oc + q).mul(g2)).add(load(du, (12 + j) * oc + q).mul(g3))
-                        .intoArray(st, (9 + 4 * i + j) * L);
-            }
+        for (int j = 0; j < 4; j++) {
+            FloatVector u0 = load(du, j * oc + q);
+            FloatVector u1 = load(du, (4 + j) * oc + q);
+            FloatVector u2 = load(du, (8 + j) * oc + q);
+            FloatVector u3 = load(du, (12 + j) * oc + q);
+            FloatVector s = u1.add(u2).mul(0.5f);
+            u0.add(s).intoArray(st, (9 + j) * L);
+            u1.sub(u2).mul(0.5f).intoArray(st, (13 + j) * L);
+            s.add(u3).intoArray(st, (17 + j) * L);
         }
         for (int i = 0; i < 3; i++) {
             int r = (9 + 4 * i) * L;
@@ -386,14 +390,16 @@ final class Winograd {
         for (int k = 0; k < 16; k++) {
             load(dv, at + k * ct, m).intoArray(st, (16 + k) * L);
         }
-        for (int i = 0; i < 4; i++) {
-            float b0 = B[4 * i];
-            float b1 = B[4 * i + 1];
-            float b2 = B[4 * i + 2];
-            float b3 = B[4 * i + 3];
-            for (int j = 0; j < 4; j++) {
-                column(st, 16 + j, b0, b1, b2, b3).intoArray(st, (4 * i + j) * L);
-            }
+        // column j of B dV: (v0, v1 - v2 + v3, v1 + v2 - v0, -v3)
+        for (int j = 0; j < 4; j++) {
+            FloatVector v0 = load(st, (16 + j) * L);
+            FloatVector v1 = load(st, (20 + j) * L);
+            FloatVector v2 = load(st, (24 + j) * L);
+            FloatVector v3 = load(st, (28 + j) * L);
+            v0.intoArray(st, j * L);
+            v1.sub(v2).add(v3).intoArray(st, (4 + j) * L);
+            v1.add(v2).sub(v0).intoArray(st, (8 + j) * L);
+            v3.neg().intoArray(st, (12 + j) * L);
         }
         for (int i = 0; i < 4; i++) {
             int k = 4 * i * L;
@@ -405,12 +411,6 @@ final class Winograd {
             b.add(c).sub(a).intoArray(st, k + 2 * L);
             d.neg().intoArray(st, k + 3 * L);
         }
-    }
-
-    /** {@code c0*st[v] + c1*st[v+4] + c2*st[v+8] + c3*st[v+12]} (vectors v.. of the staging array). */
-    private static FloatVector column(float[] st, int v, float c0, float c1, float c2, float c3) {
-        return load(st, v * L).mul(c0).add(load(st, (v + 4) * L).mul(c1))
-                .add(load(st, (v + 8) * L).mul(c2)).add(load(st, (v + 12) * L).mul(c3));
     }
 
     /**
@@ -458,17 +458,14 @@ final class Winograd {
                 for (int t = 0; t < tiles; t += L) {
                     VectorMask<Float> m = S.indexInRange(t, tiles);
                     int at = o * tiles + t;
-                    // row i of A^T M, sum over r of A^T[i][r] * M[r] ((m0 + m1 + m2, m1 - m2 - m3)), staged
-                    for (int i = 0; i < 2; i++) {
-                        float a0 = A[i];
-                        float a1 = A[2 + i];
-                        float a2 = A[4 + i];
-                        float a3 = A[6 + i];
-                        for (int j = 0; j < 4; j++) {
-                            load(mm, at + j * ot, m).mul(a0).add(load(mm, at + (4 + j) * ot, m).mul(a1))
-                                    .add(load(mm, at + (8 + j) * ot, m).mul(a2))
-                                    .add(load(mm, at + (12 + j) * ot, m).mul(a3)).intoArray(st, (4 * i + j) * L);
-                        }
+                    // column j of A^T M: (m0 + m1 + m2, m1 - m2 - m3), staged
+                    for (int j = 0; j < 4; j++) {
+                        FloatVector m0 = load(mm, at + j * ot, m);
+                        FloatVector m1 = load(mm, at + (4 + j) * ot, m);
+                        FloatVector m2 = load(mm, at + (8 + j) * ot, m);
+                        FloatVector m3 = load(mm, at + (12 + j) * ot, m);
+                        m0.add(m1).add(m2).intoArray(st, j * L);
+                        m1.sub(m2).sub(m3).intoArray(st, (4 + j) * L);
                     }
                     // each row (a, b, c, d) times A, (a + b + c, b - c - d), scattered to the tile's row
                     for (int i = 0; i < 2; i++) {
@@ -520,18 +517,27 @@ final class Winograd {
             for (int o = o0; o < o1; o++) {
                 for (int t = 0; t < tiles; t += L) {
                     gatherWindows(g, gOffset + o * plane, tile, 4, offsets, t, st);
-                    // row i of A dY, (p, q), times A^T: (p, p + q, p - q, -q)
-                    for (int i = 0; i < 4; i++) {
-                        FloatVector p = load(st, 2 * L).mul(A[2 * i + 1]).add(load(st, 0).mul(A[2 * i]));
-                        FloatVector q = load(st, 3 * L).mul(A[2 * i + 1]).add(load(st, L).mul(A[2 * i]));
-                        int at = (4 * i * outC + o) * tiles + t;
-                        store(p, dm, at, t, tiles);
-                        store(p.add(q), dm, at + ot, t, tiles);
-                        store(p.sub(q), dm, at + 2 * ot, t, tiles);
-                        store(q.neg(), dm, at + 3 * ot, t, tiles);
-                    }
+                    // rows of A dY: (y0, y0 + y1, y0 - y1, -y1), each row (p, q) times A^T: (p, p + q, p - q, -q)
+                    FloatVector y00 = load(st, 0);
+                    FloatVector y01 = load(st, L);
+                    FloatVector y10 = load(st, 2 * L);
+                    FloatVector y11 = load(st, 3 * L);
+                    VectorMask<Float> m = S.indexInRange(t, tiles);
+                    int at = o * tiles + t;
+                    gradRow(y00, y01, dm, at, ot, m);
+                    gradRow(y00.add(y10), y01.add(y11), dm, at + 4 * ot, ot, m);
+                    gradRow(y00.sub(y10), y01.sub(y11), dm, at + 8 * ot, ot, m);
+                    gradRow(y10.neg(), y11.neg(), dm, at + 12 * ot, ot, m);
                 }
             }
         });
+    }
+
+    /** A row (p, q) of A dY times A^T, (p, p + q, p - q, -q), stored ot apart from {@code at}. */
+    private static void gradRow(FloatVector p, FloatVector q, float[] dm, int at, int ot, VectorMask<Float> m) {
+        p.intoArray(dm, at, m);
+        p.add(q).intoArray(dm, at + ot, m);
+        p.sub(q).intoArray(dm, at + 2 * ot, m);
+        q.neg().intoArray(dm, at + 3 * ot, m);
     }
 }
