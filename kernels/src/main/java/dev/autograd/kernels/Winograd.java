@@ -517,27 +517,32 @@ final class Winograd {
             for (int o = o0; o < o1; o++) {
                 for (int t = 0; t < tiles; t += L) {
                     gatherWindows(g, gOffset + o * plane, tile, 4, offsets, t, st);
-                    // rows of A dY: (y0, y0 + y1, y0 - y1, -y1), each row (p, q) times A^T: (p, p + q, p - q, -q)
+                    // rows (p, q) of A dY, (y0, y0 + y1, y0 - y1, -y1), staged at vectors 4..11
                     FloatVector y00 = load(st, 0);
                     FloatVector y01 = load(st, L);
                     FloatVector y10 = load(st, 2 * L);
                     FloatVector y11 = load(st, 3 * L);
+                    y00.intoArray(st, 4 * L);
+                    y01.intoArray(st, 5 * L);
+                    y00.add(y10).intoArray(st, 6 * L);
+                    y01.add(y11).intoArray(st, 7 * L);
+                    y00.sub(y10).intoArray(st, 8 * L);
+                    y01.sub(y11).intoArray(st, 9 * L);
+                    y10.neg().intoArray(st, 10 * L);
+                    y11.neg().intoArray(st, 11 * L);
+                    // each row times A^T: (p, p + q, p - q, -q)
                     VectorMask<Float> m = S.indexInRange(t, tiles);
-                    int at = o * tiles + t;
-                    gradRow(y00, y01, dm, at, ot, m);
-                    gradRow(y00.add(y10), y01.add(y11), dm, at + 4 * ot, ot, m);
-                    gradRow(y00.sub(y10), y01.sub(y11), dm, at + 8 * ot, ot, m);
-                    gradRow(y10.neg(), y11.neg(), dm, at + 12 * ot, ot, m);
+                    for (int i = 0; i < 4; i++) {
+                        FloatVector p = load(st, (4 + 2 * i) * L);
+                        FloatVector q = load(st, (5 + 2 * i) * L);
+                        int at = (4 * i * outC + o) * tiles + t;
+                        p.intoArray(dm, at, m);
+                        p.add(q).intoArray(dm, at + ot, m);
+                        p.sub(q).intoArray(dm, at + 2 * ot, m);
+                        q.neg().intoArray(dm, at + 3 * ot, m);
+                    }
                 }
             }
         });
-    }
-
-    /** A row (p, q) of A dY times A^T, (p, p + q, p - q, -q), stored ot apart from {@code at}. */
-    private static void gradRow(FloatVector p, FloatVector q, float[] dm, int at, int ot, VectorMask<Float> m) {
-        p.intoArray(dm, at, m);
-        p.add(q).intoArray(dm, at + ot, m);
-        p.sub(q).intoArray(dm, at + 2 * ot, m);
-        q.neg().intoArray(dm, at + 3 * ot, m);
     }
 }
