@@ -116,27 +116,10 @@ final class Winograd {
         return new float[32 * L];
     }
 
-    private static FloatVector load(float[] a, int at) {
-        return FloatVector.fromArray(S, a, at);
-    }
-
-    private static FloatVector load(float[] a, int at, VectorMask<Float> m) {
-        return FloatVector.fromArray(S, a, at, m);
-    }
-
     /** {@code st[k*L ..] = a[at + rowOffsets[k] + offsets[t ..]]} for k < n: the n elements of each tile's window. */
     private static void gatherWindows(float[] a, int at, int[] positions, int n, int[] offsets, int t, float[] st) {
         for (int k = 0; k < n; k++) {
             FloatVector.fromArray(S, a, at + positions[k], offsets, t).intoArray(st, k * L);
-        }
-    }
-
-    /** {@code v[at ..] = vector}, masked past the last tile. */
-    private static void store(FloatVector vector, float[] v, int at, int t, int tiles) {
-        if (t + L <= tiles) {
-            vector.intoArray(v, at);
-        } else {
-            vector.intoArray(v, at, S.indexInRange(t, tiles));
         }
     }
 
@@ -170,9 +153,9 @@ final class Winograd {
                 }
                 // G g, column j: (g0, (g0 + g2 + g1)/2, (g0 + g2 - g1)/2, g2), staged at 9 + 4*j..
                 for (int j = 0; j < 3; j++) {
-                    FloatVector top = load(st, j * L);
-                    FloatVector middle = load(st, (3 + j) * L);
-                    FloatVector bottom = load(st, (6 + j) * L);
+                    FloatVector top = FloatVector.fromArray(S, st, j * L);
+                    FloatVector middle = FloatVector.fromArray(S, st, (3 + j) * L);
+                    FloatVector bottom = FloatVector.fromArray(S, st, (6 + j) * L);
                     FloatVector outer = top.add(bottom);
                     int h = (9 + j) * L;
                     top.intoArray(st, h);
@@ -183,9 +166,9 @@ final class Winograd {
                 // each row (a, b, c) of G g times G^T: (a, (a + c + b)/2, (a + c - b)/2, c)
                 for (int i = 0; i < 4; i++) {
                     int h = (9 + 3 * i) * L;
-                    FloatVector a = load(st, h);
-                    FloatVector b = load(st, h + L);
-                    FloatVector c = load(st, h + 2 * L);
+                    FloatVector a = FloatVector.fromArray(S, st, h);
+                    FloatVector b = FloatVector.fromArray(S, st, h + L);
+                    FloatVector c = FloatVector.fromArray(S, st, h + 2 * L);
                     FloatVector ac = a.add(c);
                     int at = 4 * i * oc + q;
                     a.intoArray(u, at);
@@ -221,10 +204,10 @@ final class Winograd {
      */
     private static void kernelGradRows(float[] du, int q, int oc, float[] st) {
         for (int j = 0; j < 4; j++) {
-            FloatVector u0 = load(du, j * oc + q);
-            FloatVector u1 = load(du, (4 + j) * oc + q);
-            FloatVector u2 = load(du, (8 + j) * oc + q);
-            FloatVector u3 = load(du, (12 + j) * oc + q);
+            FloatVector u0 = FloatVector.fromArray(S, du, j * oc + q);
+            FloatVector u1 = FloatVector.fromArray(S, du, (4 + j) * oc + q);
+            FloatVector u2 = FloatVector.fromArray(S, du, (8 + j) * oc + q);
+            FloatVector u3 = FloatVector.fromArray(S, du, (12 + j) * oc + q);
             FloatVector s = u1.add(u2).mul(0.5f);
             u0.add(s).intoArray(st, (9 + j) * L);
             u1.sub(u2).mul(0.5f).intoArray(st, (13 + j) * L);
@@ -232,10 +215,10 @@ final class Winograd {
         }
         for (int i = 0; i < 3; i++) {
             int r = (9 + 4 * i) * L;
-            FloatVector a = load(st, r);
-            FloatVector b = load(st, r + L);
-            FloatVector c = load(st, r + 2 * L);
-            FloatVector d = load(st, r + 3 * L);
+            FloatVector a = FloatVector.fromArray(S, st, r);
+            FloatVector b = FloatVector.fromArray(S, st, r + L);
+            FloatVector c = FloatVector.fromArray(S, st, r + 2 * L);
+            FloatVector d = FloatVector.fromArray(S, st, r + 3 * L);
             FloatVector h = b.add(c).mul(0.5f);
             a.add(h).intoArray(st, 3 * i * L);
             b.sub(c).mul(0.5f).intoArray(st, (3 * i + 1) * L);
@@ -246,7 +229,7 @@ final class Winograd {
     /** The staged taps into {@code dw[at + 9*l + k]}: beta times what is there (not read when beta is 0) plus the tap. */
     private static void scatterKernels(float[] st, float beta, float[] dw, int at) {
         for (int k = 0; k < 9; k++) {
-            FloatVector r = load(st, k * L);
+            FloatVector r = FloatVector.fromArray(S, st, k * L);
             if (beta != 0f) {
                 r = FloatVector.fromArray(S, dw, at + k, NINES, 0).mul(beta).add(r);
             }
@@ -325,20 +308,21 @@ final class Winograd {
             for (int c = c0; c < c1; c++) {
                 for (int t = 0; t < tiles; t += L) {
                     gatherWindows(xp, c * plane, window, 16, offsets, t, st);
+                    VectorMask<Float> m = S.indexInRange(t, tiles);
                     // row i of B^T d, d[a] + sign * d[b] = (a, b, c, d), times B: (a - c, b + c, c - b, b - d)
                     for (int i = 0; i < 4; i++) {
                         FloatVector sign = FloatVector.broadcast(S, BT_SIGN[i]);
                         int ra = 4 * BT_A[i] * L;
                         int rb = 4 * BT_B[i] * L;
-                        FloatVector a = load(st, rb).fma(sign, load(st, ra));
-                        FloatVector b = load(st, rb + L).fma(sign, load(st, ra + L));
-                        FloatVector cc = load(st, rb + 2 * L).fma(sign, load(st, ra + 2 * L));
-                        FloatVector d = load(st, rb + 3 * L).fma(sign, load(st, ra + 3 * L));
+                        FloatVector a = FloatVector.fromArray(S, st, rb).fma(sign, FloatVector.fromArray(S, st, ra));
+                        FloatVector b = FloatVector.fromArray(S, st, rb + L).fma(sign, FloatVector.fromArray(S, st, ra + L));
+                        FloatVector cc = FloatVector.fromArray(S, st, rb + 2 * L).fma(sign, FloatVector.fromArray(S, st, ra + 2 * L));
+                        FloatVector d = FloatVector.fromArray(S, st, rb + 3 * L).fma(sign, FloatVector.fromArray(S, st, ra + 3 * L));
                         int at = (4 * i * channels + c) * tiles + t;
-                        store(a.sub(cc), v, at, t, tiles);
-                        store(b.add(cc), v, at + ct, t, tiles);
-                        store(cc.sub(b), v, at + 2 * ct, t, tiles);
-                        store(b.sub(d), v, at + 3 * ct, t, tiles);
+                        a.sub(cc).intoArray(v, at, m);
+                        b.add(cc).intoArray(v, at + ct, m);
+                        cc.sub(b).intoArray(v, at + 2 * ct, m);
+                        b.sub(d).intoArray(v, at + 3 * ct, m);
                     }
                 }
             }
@@ -388,14 +372,14 @@ final class Winograd {
     private static void windowRows(float[] dv, int at, int ct, int t, int tiles, float[] st) {
         VectorMask<Float> m = S.indexInRange(t, tiles);
         for (int k = 0; k < 16; k++) {
-            load(dv, at + k * ct, m).intoArray(st, (16 + k) * L);
+            FloatVector.fromArray(S, dv, at + k * ct, m).intoArray(st, (16 + k) * L);
         }
         // column j of B dV: (v0, v1 - v2 + v3, v1 + v2 - v0, -v3)
         for (int j = 0; j < 4; j++) {
-            FloatVector v0 = load(st, (16 + j) * L);
-            FloatVector v1 = load(st, (20 + j) * L);
-            FloatVector v2 = load(st, (24 + j) * L);
-            FloatVector v3 = load(st, (28 + j) * L);
+            FloatVector v0 = FloatVector.fromArray(S, st, (16 + j) * L);
+            FloatVector v1 = FloatVector.fromArray(S, st, (20 + j) * L);
+            FloatVector v2 = FloatVector.fromArray(S, st, (24 + j) * L);
+            FloatVector v3 = FloatVector.fromArray(S, st, (28 + j) * L);
             v0.intoArray(st, j * L);
             v1.sub(v2).add(v3).intoArray(st, (4 + j) * L);
             v1.add(v2).sub(v0).intoArray(st, (8 + j) * L);
@@ -403,10 +387,10 @@ final class Winograd {
         }
         for (int i = 0; i < 4; i++) {
             int k = 4 * i * L;
-            FloatVector a = load(st, k);
-            FloatVector b = load(st, k + L);
-            FloatVector c = load(st, k + 2 * L);
-            FloatVector d = load(st, k + 3 * L);
+            FloatVector a = FloatVector.fromArray(S, st, k);
+            FloatVector b = FloatVector.fromArray(S, st, k + L);
+            FloatVector c = FloatVector.fromArray(S, st, k + 2 * L);
+            FloatVector d = FloatVector.fromArray(S, st, k + 3 * L);
             b.sub(c).add(d).intoArray(st, k + L);
             b.add(c).sub(a).intoArray(st, k + 2 * L);
             d.neg().intoArray(st, k + 3 * L);
@@ -422,7 +406,7 @@ final class Winograd {
         VectorMask<Float> m = S.indexInRange(t, tiles);
         for (int k = 0; k < 16; k++) {
             int to = base + window[k];
-            FloatVector.fromArray(S, gp, to, offsets, t, m).add(load(st, k * L)).intoArray(gp, to, offsets, t, m);
+            FloatVector.fromArray(S, gp, to, offsets, t, m).add(FloatVector.fromArray(S, st, k * L)).intoArray(gp, to, offsets, t, m);
         }
     }
 
@@ -430,7 +414,7 @@ final class Winograd {
     private static void addRow(float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += L) {
-            load(y, yOff + i).add(load(x, xOff + i)).intoArray(y, yOff + i);
+            FloatVector.fromArray(S, y, yOff + i).add(FloatVector.fromArray(S, x, xOff + i)).intoArray(y, yOff + i);
         }
         for (; i < n; i++) {
             y[yOff + i] += x[xOff + i];
@@ -460,19 +444,19 @@ final class Winograd {
                     int at = o * tiles + t;
                     // column j of A^T M: (m0 + m1 + m2, m1 - m2 - m3), staged
                     for (int j = 0; j < 4; j++) {
-                        FloatVector m0 = load(mm, at + j * ot, m);
-                        FloatVector m1 = load(mm, at + (4 + j) * ot, m);
-                        FloatVector m2 = load(mm, at + (8 + j) * ot, m);
-                        FloatVector m3 = load(mm, at + (12 + j) * ot, m);
+                        FloatVector m0 = FloatVector.fromArray(S, mm, at + j * ot, m);
+                        FloatVector m1 = FloatVector.fromArray(S, mm, at + (4 + j) * ot, m);
+                        FloatVector m2 = FloatVector.fromArray(S, mm, at + (8 + j) * ot, m);
+                        FloatVector m3 = FloatVector.fromArray(S, mm, at + (12 + j) * ot, m);
                         m0.add(m1).add(m2).intoArray(st, j * L);
                         m1.sub(m2).sub(m3).intoArray(st, (4 + j) * L);
                     }
                     // each row (a, b, c, d) times A, (a + b + c, b - c - d), scattered to the tile's row
                     for (int i = 0; i < 2; i++) {
-                        FloatVector a = load(st, 4 * i * L);
-                        FloatVector b = load(st, (4 * i + 1) * L);
-                        FloatVector c = load(st, (4 * i + 2) * L);
-                        FloatVector d = load(st, (4 * i + 3) * L);
+                        FloatVector a = FloatVector.fromArray(S, st, 4 * i * L);
+                        FloatVector b = FloatVector.fromArray(S, st, (4 * i + 1) * L);
+                        FloatVector c = FloatVector.fromArray(S, st, (4 * i + 2) * L);
+                        FloatVector d = FloatVector.fromArray(S, st, (4 * i + 3) * L);
                         int row = base + i * planeW;
                         a.add(b).add(c).intoArray(dst, row, offsets, t, m);
                         b.sub(c).sub(d).intoArray(dst, row + 1, offsets, t, m);
@@ -518,10 +502,10 @@ final class Winograd {
                 for (int t = 0; t < tiles; t += L) {
                     gatherWindows(g, gOffset + o * plane, tile, 4, offsets, t, st);
                     // rows (p, q) of A dY, (y0, y0 + y1, y0 - y1, -y1), staged at vectors 4..11
-                    FloatVector y00 = load(st, 0);
-                    FloatVector y01 = load(st, L);
-                    FloatVector y10 = load(st, 2 * L);
-                    FloatVector y11 = load(st, 3 * L);
+                    FloatVector y00 = FloatVector.fromArray(S, st, 0);
+                    FloatVector y01 = FloatVector.fromArray(S, st, L);
+                    FloatVector y10 = FloatVector.fromArray(S, st, 2 * L);
+                    FloatVector y11 = FloatVector.fromArray(S, st, 3 * L);
                     y00.intoArray(st, 4 * L);
                     y01.intoArray(st, 5 * L);
                     y00.add(y10).intoArray(st, 6 * L);
@@ -533,8 +517,8 @@ final class Winograd {
                     // each row times A^T: (p, p + q, p - q, -q)
                     VectorMask<Float> m = S.indexInRange(t, tiles);
                     for (int i = 0; i < 4; i++) {
-                        FloatVector p = load(st, (4 + 2 * i) * L);
-                        FloatVector q = load(st, (5 + 2 * i) * L);
+                        FloatVector p = FloatVector.fromArray(S, st, (4 + 2 * i) * L);
+                        FloatVector q = FloatVector.fromArray(S, st, (5 + 2 * i) * L);
                         int at = (4 * i * outC + o) * tiles + t;
                         p.intoArray(dm, at, m);
                         p.add(q).intoArray(dm, at + ot, m);
