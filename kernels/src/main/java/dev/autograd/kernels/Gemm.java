@@ -901,6 +901,7 @@ final class Gemm {
         Parallel.run(t, task -> {
             int i0 = Math.min(m, units * task / t * 2);
             int i1 = Math.min(m, units * (task + 1) / t * 2);
+            float[] sums = buffer(2, 8 * L); // the tile scratch of macro, which skinny never runs inside
             for (int i = i0; i < i1; i += 2) {
                 boolean two = i + 1 < i1;
                 int a0 = aOff + i * lda;
@@ -908,14 +909,19 @@ final class Gemm {
                 for (int j = 0; j < n; j += 4) {
                     int nj = Math.min(4, n - j);
                     dot2x4(a, a0, a1, bt, btOff, ldbt, j, nj, k, alpha, beta, c, cOff + i * ldc + j,
-                            two ? cOff + (i + 1) * ldc + j : -1);
+                            two ? cOff + (i + 1) * ldc + j : -1, sums);
                 }
             }
         });
     }
 
+    /**
+     * Two rows of A against up to four columns of op(B), into C. The eight sums leave through
+     * {@code sums} (8 vectors) and {@link PanamaKernels#laneSum}: handing the vectors to
+     * {@code addLanes}, which C2 did not inline into this method, boxed each of them on the heap.
+     */
     private static void dot2x4(float[] a, int a0, int a1, float[] bt, int btOff, int ldbt, int j, int nj, int k,
-                               float alpha, float beta, float[] c, int c0, int c1) {
+                               float alpha, float beta, float[] c, int c0, int c1, float[] sums) {
         // columns past nj re-read column j (results discarded)
         int b0 = btOff + j * ldbt;
         int b1 = nj > 1 ? b0 + ldbt : b0;
@@ -961,20 +967,24 @@ final class Gemm {
             s03 = x0.fma(y, s03);
             s13 = x1.fma(y, s13);
         }
-        put(c, c0, 0, s00, alpha, beta);
-        if (nj > 1) put(c, c0, 1, s01, alpha, beta);
-        if (nj > 2) put(c, c0, 2, s02, alpha, beta);
-        if (nj > 3) put(c, c0, 3, s03, alpha, beta);
-        if (c1 >= 0) {
-            put(c, c1, 0, s10, alpha, beta);
-            if (nj > 1) put(c, c1, 1, s11, alpha, beta);
-            if (nj > 2) put(c, c1, 2, s12, alpha, beta);
-            if (nj > 3) put(c, c1, 3, s13, alpha, beta);
+        s00.intoArray(sums, 0);
+        s01.intoArray(sums, L);
+        s02.intoArray(sums, 2 * L);
+        s03.intoArray(sums, 3 * L);
+        s10.intoArray(sums, 4 * L);
+        s11.intoArray(sums, 5 * L);
+        s12.intoArray(sums, 6 * L);
+        s13.intoArray(sums, 7 * L);
+        for (int q = 0; q < nj; q++) {
+            put(c, c0, q, PanamaKernels.laneSum(sums, q * L), alpha, beta);
+            if (c1 >= 0) {
+                put(c, c1, q, PanamaKernels.laneSum(sums, (4 + q) * L), alpha, beta);
+            }
         }
     }
 
-    private static void put(float[] c, int row, int j, FloatVector s, float alpha, float beta) {
-        float v = alpha * PanamaKernels.addLanes(s);
+    private static void put(float[] c, int row, int j, float sum, float alpha, float beta) {
+        float v = alpha * sum;
         c[row + j] = beta == 0f ? v : v + beta * c[row + j];
     }
 }

@@ -870,6 +870,20 @@ public class PanamaKernels extends ScalarKernels {
     }
 
     /**
+     * {@link #addLanes} of the vector stored at {@code t[off ..]}, in scalar code with the same
+     * additions in the same order (lane j + w added to lane j for w = L/2, ..., 1): bit-identical,
+     * for kernels that would otherwise pass their vectors to a call. Overwrites the L floats.
+     */
+    static float laneSum(float[] t, int off) {
+        for (int w = L / 2; w >= 1; w /= 2) {
+            for (int j = 0; j < w; j++) {
+                t[off + j] += t[off + j + w];
+            }
+        }
+        return t[off];
+    }
+
+    /**
      * For {@link #addLanes}: rotations by L/2, L/4, ..., 1 lanes (those wider than the vector are
      * never used). Lane 0's tree only reads lanes below L, so it is the tree of {@code v.add(v.slice(w))};
      * a rotation is one permute, where slice(w) (which shifts zeros in) took 11 instead of 3.5 ns

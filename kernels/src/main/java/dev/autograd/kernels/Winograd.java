@@ -111,9 +111,14 @@ final class Winograd {
     private static final int[] BT_B = {2, 2, 1, 3};
     private static final float[] BT_SIGN = {-1f, 1f, -1f, -1f};
 
-    /** A staging array for one transform: 32 vectors (a transform's operands and its intermediate rows). */
+    private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[32 * L]);
+
+    /**
+     * The calling thread's staging array for one transform: 32 vectors (a transform's operands and
+     * its intermediate rows). Each task takes it once; no transform calls another.
+     */
     private static float[] stage() {
-        return new float[32 * L];
+        return STAGE.get();
     }
 
     /** {@code st[k*L ..] = a[at + rowOffsets[k] + offsets[t ..]]} for k < n: the n elements of each tile's window. */
