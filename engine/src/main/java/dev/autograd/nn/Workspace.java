@@ -10,54 +10,49 @@ final class Workspace {
 
     private static final ThreadLocal<Workspace> LOCAL = ThreadLocal.withInitial(Workspace::new);
 
-    private float[] columns = new float[0];
-    private float[] transposed = new float[0];
-    private float[] small = new float[0];
-    private float[] kernels = new float[0];
-    private float[] kernelGrads = new float[0];
+    private static final int COLUMNS = 0;
+    private static final int TRANSPOSED = 1;
+    private static final int SMALL = 2;
+    private static final int KERNELS = 3;
+    private static final int KERNEL_GRADS = 4;
+
+    /** The slots, each grown to the largest size asked of it. */
+    private final float[][] slots = {new float[0], new float[0], new float[0], new float[0], new float[0]};
 
     static Workspace get() {
         return LOCAL.get();
     }
 
+    private float[] slot(int which, long size) {
+        if (slots[which].length < size) {
+            slots[which] = new float[checked(size)];
+        }
+        return slots[which];
+    }
+
     /** Scratch for im2col columns (contents undefined). */
     float[] columns(long size) {
-        if (columns.length < size) {
-            columns = new float[checked(size)];
-        }
-        return columns;
+        return slot(COLUMNS, size);
     }
 
     /** Scratch for a transposed GEMM result or gradient (contents undefined). */
     float[] transposed(long size) {
-        if (transposed.length < size) {
-            transposed = new float[checked(size)];
-        }
-        return transposed;
+        return slot(TRANSPOSED, size);
     }
 
     /** Scratch for a Winograd convolution's transformed weights (contents undefined). */
     float[] kernels(long size) {
-        if (kernels.length < size) {
-            kernels = new float[checked(size)];
-        }
-        return kernels;
+        return slot(KERNELS, size);
     }
 
     /** Scratch for a Winograd convolution's transformed weight gradient (contents undefined). */
     float[] kernelGrads(long size) {
-        if (kernelGrads.length < size) {
-            kernelGrads = new float[checked(size)];
-        }
-        return kernelGrads;
+        return slot(KERNEL_GRADS, size);
     }
 
     /** Scratch for per-channel sums (contents undefined). */
     float[] small(long size) {
-        if (small.length < size) {
-            small = new float[checked(size)];
-        }
-        return small;
+        return slot(SMALL, size);
     }
 
     /**

@@ -236,20 +236,10 @@ final class BatchNormRows {
     }
 
     private static float[] floats(int size) {
-        float[] a = FLOATS.get();
-        if (a.length < size) {
-            a = new float[size];
-            FLOATS.set(a);
-        }
-        return a;
+        return Scratch.floats(FLOATS, size);
     }
 
     private static double[] doubles(int size) {
-        double[] a = DOUBLES.get();
-        if (a.length < size) {
-            a = new double[size];
-            DOUBLES.set(a);
-        }
-        return a;
+        return Scratch.doubles(DOUBLES, size);
     }
 }

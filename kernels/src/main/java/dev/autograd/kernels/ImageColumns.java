@@ -95,21 +95,11 @@ final class ImageColumns {
     }
 
     private static float[] scratch(ThreadLocal<float[]> local, int size) {
-        float[] a = local.get();
-        if (a.length < size) {
-            a = new float[size];
-            local.set(a);
-        }
-        return a;
+        return Scratch.floats(local, size);
     }
 
     private static int[] intScratch(ThreadLocal<int[]> local, int size) {
-        int[] a = local.get();
-        if (a.length < size) {
-            a = new int[size];
-            local.set(a);
-        }
-        return a;
+        return Scratch.ints(local, size);
     }
 
     /** Rows of this matrix: channels x kH x kW (batch x outH x outW when transposed). */

@@ -803,12 +803,7 @@ public class PanamaKernels extends ScalarKernels {
     private static final ThreadLocal<double[]> SUM_PARTIALS = ThreadLocal.withInitial(() -> new double[0]);
 
     private static double[] sumPartials(int blocks) {
-        double[] partial = SUM_PARTIALS.get();
-        if (partial.length < blocks) {
-            partial = new double[blocks];
-            SUM_PARTIALS.set(partial);
-        }
-        return partial;
+        return Scratch.doubles(SUM_PARTIALS, blocks);
     }
 
     static float sumBlock(float[] x, int xo, int n, boolean squares) {

@@ -433,6 +433,19 @@ public class ScalarKernels implements Kernels {
         return t;
     }
 
+    /**
+     * Where element (i, j) of tile t's window lies in images {@code [batch, channels, height, width]}:
+     * the flat index for channel c, or -1 past an edge. The window starts at row 2*th - padH,
+     * column 2*tw - padW (pads 0 for the output's 2x2 tiles).
+     */
+    private static int tileElement(int t, int tilesH, int tilesW, int c, int channels, int height, int width,
+                                   int padH, int padW, int i, int j) {
+        int b = t / (tilesH * tilesW);
+        int h = 2 * (t / tilesW % tilesH) - padH + i;
+        int w = 2 * (t % tilesW) - padW + j;
+        return h >= 0 && h < height && w >= 0 && w < width ? ((b * channels + c) * height + h) * width + w : -1;
+    }
+
     @Override
     public void winogradWeights(float[] w, int wOffset, int outC, int channels, float[] u) {
         int oc = outC * channels;
@@ -457,16 +470,12 @@ public class ScalarKernels implements Kernels {
         float[][] bt = WINOGRAD_BT;
         for (int c = 0; c < channels; c++) {
             for (int t = 0; t < tiles; t++) {
-                int b = t / (tilesH * tilesW);
-                int th = t / tilesW % tilesH;
-                int tw = t % tilesW;
                 float[][] d = new float[4][4];
                 for (int i = 0; i < 4; i++) {
                     for (int j = 0; j < 4; j++) {
-                        int h = 2 * th - padH + i;
-                        int wi = 2 * tw - padW + j;
-                        if (h >= 0 && h < height && wi >= 0 && wi < width) {
-                            d[i][j] = x[xOffset + ((b * channels + c) * height + h) * width + wi];
+                        int at = tileElement(t, tilesH, tilesW, c, channels, height, width, padH, padW, i, j);
+                        if (at >= 0) {
+                            d[i][j] = x[xOffset + at];
                         }
                     }
                 }
@@ -490,15 +499,11 @@ public class ScalarKernels implements Kernels {
                     mt[xi / 4][xi % 4] = m[(xi * outC + o) * tiles + t];
                 }
                 float[][] y = sandwich(WINOGRAD_AT, mt, WINOGRAD_AT);
-                int b = t / (tilesH * tilesW);
-                int th = t / tilesW % tilesH;
-                int tw = t % tilesW;
                 for (int i = 0; i < 2; i++) {
                     for (int j = 0; j < 2; j++) {
-                        int h = 2 * th + i;
-                        int wi = 2 * tw + j;
-                        if (h < outH && wi < outW) {
-                            out[outOffset + ((b * outC + o) * outH + h) * outW + wi] = y[i][j];
+                        int at = tileElement(t, tilesH, tilesW, o, outC, outH, outW, 0, 0, i, j);
+                        if (at >= 0) {
+                            out[outOffset + at] = y[i][j];
                         }
                     }
                 }
@@ -514,16 +519,12 @@ public class ScalarKernels implements Kernels {
         float[][] a = transpose(WINOGRAD_AT);
         for (int o = 0; o < outC; o++) {
             for (int t = 0; t < tiles; t++) {
-                int b = t / (tilesH * tilesW);
-                int th = t / tilesW % tilesH;
-                int tw = t % tilesW;
                 float[][] dy = new float[2][2];
                 for (int i = 0; i < 2; i++) {
                     for (int j = 0; j < 2; j++) {
-                        int h = 2 * th + i;
-                        int wi = 2 * tw + j;
-                        if (h < outH && wi < outW) {
-                            dy[i][j] = grad[gradOffset + ((b * outC + o) * outH + h) * outW + wi];
+                        int at = tileElement(t, tilesH, tilesW, o, outC, outH, outW, 0, 0, i, j);
+                        if (at >= 0) {
+                            dy[i][j] = grad[gradOffset + at];
                         }
                     }
                 }
@@ -549,15 +550,11 @@ public class ScalarKernels implements Kernels {
                     dt[xi / 4][xi % 4] = dv[(xi * channels + c) * tiles + t];
                 }
                 float[][] dd = sandwich(bm, dt, bm);
-                int b = t / (tilesH * tilesW);
-                int th = t / tilesW % tilesH;
-                int tw = t % tilesW;
                 for (int i = 0; i < 4; i++) {
                     for (int j = 0; j < 4; j++) {
-                        int h = 2 * th - padH + i;
-                        int wi = 2 * tw - padW + j;
-                        if (h >= 0 && h < height && wi >= 0 && wi < width) {
-                            gx[gxOffset + ((b * channels + c) * height + h) * width + wi] += dd[i][j];
+                        int at = tileElement(t, tilesH, tilesW, c, channels, height, width, padH, padW, i, j);
+                        if (at >= 0) {
+                            gx[gxOffset + at] += dd[i][j];
                         }
                     }
                 }

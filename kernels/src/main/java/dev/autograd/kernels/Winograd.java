@@ -44,12 +44,7 @@ final class Winograd {
     }
 
     private static float[] floats(int size) {
-        float[] a = PADDED.get();
-        if (a.length < size) {
-            a = new float[size];
-            PADDED.set(a);
-        }
-        return a;
+        return Scratch.floats(PADDED, size);
     }
 
     /**
@@ -60,11 +55,7 @@ final class Winograd {
     private static int[] tileOffsets(int batch, int tilesH, int tilesW, int images, int planeW) {
         int tiles = batch * tilesH * tilesW;
         int size = (tiles + L - 1) / L * L;
-        int[] t = OFFSETS.get();
-        if (t.length < size) {
-            t = new int[size];
-            OFFSETS.set(t);
-        }
+        int[] t = Scratch.ints(OFFSETS, size);
         for (int b = 0, q = 0; b < batch; b++) {
             for (int th = 0; th < tilesH; th++) {
                 for (int tw = 0; tw < tilesW; tw++, q++) {
