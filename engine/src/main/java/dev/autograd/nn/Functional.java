@@ -332,7 +332,7 @@ public final class Functional {
             return kH == 3 && kW == 3 && strideH == 1 && strideW == 1 && dilationH == 1 && dilationW == 1
                     && tiles() >= winogradMinTiles
                     // every operand and the padded copies of x and of the gradient fit in an array
-                    && 16L * Math.max(channels, outC) * tiles() <= Integer.MAX_VALUE - 8
+                    && 16L * Math.max(channels, outC) * Math.max(tiles(), Math.min(channels, outC)) <= Integer.MAX_VALUE - 8
                     && (long) batch * Math.max(channels, outC) * (outH + 3) * (outW + 3) <= Integer.MAX_VALUE - 8;
         }
 
