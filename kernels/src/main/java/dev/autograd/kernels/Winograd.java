@@ -138,16 +138,15 @@ final class Winograd {
         for (int q = groups * L; q < oc; q++) {
             weightsAt(w, wOffset, oc, q, u);
         }
-        int[] nine = positions(3, 3, 3);
         split(groups, 25L * L, (g0, g1) -> {
             float[] st = stage();
             for (int g = g0; g < g1; g++) {
                 int q = g * L;
-                // the 9 taps of L kernels, lane l from kernel q + l
+                // the 9 taps of L kernels (tap k = 3*row + column), lane l from kernel q + l
                 for (int k = 0; k < 9; k++) {
-                    FloatVector.fromArray(S, w, wOffset + 9 * q + nine[k], NINES, 0).intoArray(st, k * L);
+                    FloatVector.fromArray(S, w, wOffset + 9 * q + k, NINES, 0).intoArray(st, k * L);
                 }
-                // G g, column j: (g0, (g0 + g2 + g1)/2, (g0 + g2 - g1)/2, g2), staged at 9 + 4*j..
+                // G g, column j: (g0, (g0 + g2 + g1)/2, (g0 + g2 - g1)/2, g2), row r staged at 9 + 3*r + j
                 for (int j = 0; j < 3; j++) {
                     FloatVector top = FloatVector.fromArray(S, st, j * L);
                     FloatVector middle = FloatVector.fromArray(S, st, (3 + j) * L);
