@@ -851,6 +851,13 @@ public class PanamaKernels extends ScalarKernels {
         // the rounds for this width only, written out: L is a constant, so the untaken ifs fold
         // away; a loop over an array of shuffles carried the vector from one round to the next,
         // which C2 boxed on the heap in the training step (JFR allocation samples: 225 MB in 8 s)
+        if (L > 16) {
+            // wider than x86's 512 bits (SVE): the general loop, correct if slower
+            for (int w = L / 2; w >= 1; w /= 2) {
+                v = v.add(v.rearrange(rotation(w)));
+            }
+            return v.lane(0);
+        }
         if (L >= 16) {
             v = v.add(v.rearrange(ROTATE_8));
         }
@@ -883,7 +890,7 @@ public class PanamaKernels extends ScalarKernels {
      * never used). Lane 0's tree only reads lanes below L, so it is the tree of {@code v.add(v.slice(w))};
      * a rotation is one permute, where slice(w) (which shifts zeros in) took 11 instead of 3.5 ns
      * per sum compiled and 730 instead of 110 ns interpreted. The skinny GEMM (ResNet-18's layer4
-     * at batch 1) ends each dot product here.
+     * at batch 1) ends each dot product with the same additions in {@link #laneSum}.
      */
     private static final VectorShuffle<Float> ROTATE_8 = rotation(8);
     private static final VectorShuffle<Float> ROTATE_4 = rotation(4);
