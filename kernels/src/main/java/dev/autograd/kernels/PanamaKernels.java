@@ -890,12 +890,12 @@ public class PanamaKernels extends ScalarKernels {
      * never used). Lane 0's tree only reads lanes below L, so it is the tree of {@code v.add(v.slice(w))};
      * a rotation is one permute, where slice(w) (which shifts zeros in) took 11 instead of 3.5 ns
      * per sum compiled and 730 instead of 110 ns interpreted. The skinny GEMM (ResNet-18's layer4
-     * at batch 1) ends each dot product with the same additions in {@link #laneSum}.
+     * at batch 1) writes the same rounds out for its eight sums (Gemm.dot2x4).
      */
-    private static final VectorShuffle<Float> ROTATE_8 = rotation(8);
-    private static final VectorShuffle<Float> ROTATE_4 = rotation(4);
-    private static final VectorShuffle<Float> ROTATE_2 = rotation(2);
-    private static final VectorShuffle<Float> ROTATE_1 = rotation(1);
+    static final VectorShuffle<Float> ROTATE_8 = rotation(8);
+    static final VectorShuffle<Float> ROTATE_4 = rotation(4);
+    static final VectorShuffle<Float> ROTATE_2 = rotation(2);
+    static final VectorShuffle<Float> ROTATE_1 = rotation(1);
 
     private static VectorShuffle<Float> rotation(int w) {
         return VectorShuffle.fromOp(S, j -> (j + w) % L);
