@@ -45,9 +45,9 @@ final class Gemm {
 
     static final int MR = 8;
     static final int NR = 2 * L;
-    static final int KC = Integer.getInteger("autograd.gemm.kc", 256);
-    static final int MC = Integer.getInteger("autograd.gemm.mc", 144);
-    static final int NC = Integer.getInteger("autograd.gemm.nc", 1024);
+    static final int KC = tuning("autograd.gemm.kc", 256);
+    static final int MC = tuning("autograd.gemm.mc", 144);
+    static final int NC = tuning("autograd.gemm.nc", 1024);
     /** Below this n (and with A not transposed) the product is done as dot products. */
     static final int SKINNY_N = 8;
     /**
@@ -66,11 +66,11 @@ final class Gemm {
      */
     static final int WIDE_M = 16;
     /** Rows of B per pass of {@link #wide}: that many streams over B at once, one page each. */
-    static final int WIDE_DEPTH = Integer.getInteger("autograd.gemm.wideDepth", 16);
+    static final int WIDE_DEPTH = tuning("autograd.gemm.wideDepth", 16);
     /** Up to this depth the product is done as rows of short FMA chains over op(B): see {@link #shallow}. */
     static final int SHALLOW_K = 8;
     /** Columns of C per block in {@link #shallow} (a multiple of 4 vectors up to 1024-bit ones). */
-    static final int SHALLOW_COLS = Integer.getInteger("autograd.gemm.shallowCols", 1024);
+    static final int SHALLOW_COLS = tuning("autograd.gemm.shallowCols", 1024);
     /**
      * Products with at least this many multiply-adds share one packed B panel between the threads
      * ({@link #shared}); smaller ones (a fraction of a millisecond) are cut into strips of C, one
@@ -93,6 +93,11 @@ final class Gemm {
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][]);
 
     private Gemm() {
+    }
+
+    /** A block size from a system property (for re-tuning on another CPU), at least 1: 0 would never advance. */
+    private static int tuning(String property, int fallback) {
+        return Math.max(1, Integer.getInteger(property, fallback));
     }
 
     static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
