@@ -67,6 +67,11 @@ final class Gemm {
     static final int WIDE_M = 16;
     /** Rows of B per pass of {@link #wide}: that many streams over B at once, one page each. */
     static final int WIDE_DEPTH = tuning("autograd.gemm.wideDepth", 16);
+    /**
+     * ... and at most this many columns per block of a thread's share: the running sums (16 x 4096
+     * floats at most, 256 KB) stay bounded whatever n is.
+     */
+    static final int WIDE_COLS = 4096;
     /** Up to this depth the product is done as rows of short FMA chains over op(B): see {@link #shallow}. */
     static final int SHALLOW_K = 8;
     /** Columns of C per block in {@link #shallow} (a multiple of 4 vectors up to 1024-bit ones). */
@@ -707,8 +712,9 @@ final class Gemm {
      * each 8-row tile with padding. Four vectors of columns per step: 16 independent FMA chains.
      *
      * <p>B is read in passes of {@value #WIDE_DEPTH} rows, each pass along the rows' whole width
-     * (the thread's columns), with the running sums of all m rows in a per-thread array between
-     * passes (m x the thread's columns: 36 KB for ResNet-18's layer4 at batch 1). Holding the sums
+     * (the thread's columns, in blocks of up to {@value #WIDE_COLS}), with the running sums of all m
+     * rows in a per-thread array between passes (m x the block's columns: 36 KB for ResNet-18's
+     * layer4 at batch 1). Holding the sums
      * in registers for the whole depth instead (one chunk of 4 vectors of columns from the first
      * row of B to the last) read B 256 bytes per row, a new page at every step, which no
      * prefetcher follows. Measured at 4x4608x512 on 2 threads with the 9.4 MB weight in the cache:
@@ -728,52 +734,60 @@ final class Gemm {
         int tasks = Math.min(units, flops < PARALLEL_FLOPS ? 1 : Parallel.parallelism());
         int padded = (m + 3) / 4 * 4;
         Parallel.run(tasks, t -> {
-            int j0 = Math.min(n, units * t / tasks * chunk);
-            int j1 = Math.min(n, units * (t + 1) / tasks * chunk);
-            int w = j1 - j0;
-            if (w <= 0) {
-                return;
-            }
-            // row r of the running sums at sums[r * w ..], column j at j - j0
-            float[] sums = buffer(2, padded * w);
-            java.util.Arrays.fill(sums, 0, padded * w, 0f);
-            for (int p0 = 0; p0 < k; p0 += WIDE_DEPTH) {
-                int p1 = Math.min(k, p0 + WIDE_DEPTH);
-                int j = j0;
-                for (; j + chunk <= j1; j += chunk) {
-                    for (int g = 0; g < m; g += 4) {
-                        int rows = Math.min(4, m - g);
-                        wide4(p0, p1, a, groupRow(aOff, g, 0, rows, rowStep), groupRow(aOff, g, 1, rows, rowStep),
-                                groupRow(aOff, g, 2, rows, rowStep), groupRow(aOff, g, 3, rows, rowStep), step,
-                                b, bOff + j, ldb, sums, g * w + j - j0, w);
-                    }
-                }
-                for (; j < j1; j += L) {
-                    VectorMask<Float> mask = S.indexInRange(j, j1);
-                    for (int g = 0; g < m; g += 4) {
-                        int rows = Math.min(4, m - g);
-                        wide1(p0, p1, a, groupRow(aOff, g, 0, rows, rowStep), groupRow(aOff, g, 1, rows, rowStep),
-                                groupRow(aOff, g, 2, rows, rowStep), groupRow(aOff, g, 3, rows, rowStep), step,
-                                b, bOff + j, ldb, sums, g * w + j - j0, w, mask);
-                    }
-                }
-            }
-            // row r of C takes alpha * sum + beta * C (C not read when beta is 0), as the blocked path
-            FloatVector va = FloatVector.broadcast(S, alpha);
-            for (int r = 0; r < m; r++) {
-                int si = r * w;
-                int ci = cOff + r * ldc + j0;
-                for (int j = 0; j < w; j += L) {
-                    VectorMask<Float> mask = S.indexInRange(j, w);
-                    FloatVector s = FloatVector.fromArray(S, sums, si + j, mask);
-                    if (beta == 0f) {
-                        s.mul(va).intoArray(c, ci + j, mask);
-                    } else {
-                        s.fma(va, FloatVector.fromArray(S, c, ci + j, mask).mul(beta)).intoArray(c, ci + j, mask);
-                    }
-                }
+            int from = Math.min(n, units * t / tasks * chunk);
+            int to = Math.min(n, units * (t + 1) / tasks * chunk);
+            // the thread's columns in blocks of at most WIDE_COLS: the sums array stays small
+            for (int j0 = from, j1; j0 < to; j0 = j1) {
+                j1 = (int) Math.min(to, (long) j0 + WIDE_COLS);
+                wideBlock(m, k, padded, alpha, a, aOff, step, rowStep, b, bOff, ldb, beta, c, cOff, ldc, j0, j1);
             }
         });
+    }
+
+    /** Columns [j0, j1) of {@link #wide}'s product on the calling thread. */
+    private static void wideBlock(int m, int k, int padded, float alpha, float[] a, int aOff, int step, int rowStep,
+                                  float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, int j0, int j1) {
+        int chunk = 4 * L;
+        int w = j1 - j0;
+        // row r of the running sums at sums[r * w ..], column j at j - j0
+        float[] sums = buffer(2, padded * w);
+        java.util.Arrays.fill(sums, 0, padded * w, 0f);
+        for (int p0 = 0, p1; p0 < k; p0 = p1) {
+            p1 = (int) Math.min(k, (long) p0 + WIDE_DEPTH);
+            int j = j0;
+            for (; j + chunk <= j1; j += chunk) {
+                for (int g = 0; g < m; g += 4) {
+                    int rows = Math.min(4, m - g);
+                    wide4(p0, p1, a, groupRow(aOff, g, 0, rows, rowStep), groupRow(aOff, g, 1, rows, rowStep),
+                            groupRow(aOff, g, 2, rows, rowStep), groupRow(aOff, g, 3, rows, rowStep), step,
+                            b, bOff + j, ldb, sums, g * w + j - j0, w);
+                }
+            }
+            for (; j < j1; j += L) {
+                VectorMask<Float> mask = S.indexInRange(j, j1);
+                for (int g = 0; g < m; g += 4) {
+                    int rows = Math.min(4, m - g);
+                    wide1(p0, p1, a, groupRow(aOff, g, 0, rows, rowStep), groupRow(aOff, g, 1, rows, rowStep),
+                            groupRow(aOff, g, 2, rows, rowStep), groupRow(aOff, g, 3, rows, rowStep), step,
+                            b, bOff + j, ldb, sums, g * w + j - j0, w, mask);
+                }
+            }
+        }
+        // row r of C takes alpha * sum + beta * C (C not read when beta is 0), as the blocked path
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        for (int r = 0; r < m; r++) {
+            int si = r * w;
+            int ci = cOff + r * ldc + j0;
+            for (int j = 0; j < w; j += L) {
+                VectorMask<Float> mask = S.indexInRange(j, w);
+                FloatVector s = FloatVector.fromArray(S, sums, si + j, mask);
+                if (beta == 0f) {
+                    s.mul(va).intoArray(c, ci + j, mask);
+                } else {
+                    s.fma(va, FloatVector.fromArray(S, c, ci + j, mask).mul(beta)).intoArray(c, ci + j, mask);
+                }
+            }
+        }
     }
 
     /** Where row r of the group of {@code rows} rows from g starts; rows past the group repeat its first. */
@@ -898,8 +912,8 @@ final class Gemm {
             int i1 = (int) ((long) m * (t + 1) / tasks);
             // column blocks of SHALLOW_COLS: the block of op(B) (k x 1024 floats, 32 KB at k = 8)
             // stays in L1 while the thread's rows of C pass
-            for (int jb = 0; jb < n; jb += SHALLOW_COLS) {
-                int je = Math.min(n, jb + SHALLOW_COLS);
+            for (int jb = 0, je; jb < n; jb = je) {
+                je = (int) Math.min(n, (long) jb + SHALLOW_COLS);
                 for (int i = i0; i < i1; i++) {
                     int ai = aOff + i * rowStep;
                     int ci = cOff + i * ldc;

@@ -842,7 +842,9 @@ public class PanamaKernels extends ScalarKernels {
                 if (L >= 8) {
                     s = s.add(s.rearrange(ROTATE_4));
                 }
-                s = s.add(s.rearrange(ROTATE_2));
+                if (L >= 4) {
+                    s = s.add(s.rearrange(ROTATE_2));
+                }
                 tail = s.lane(0) + s.lane(1);
             }
         }
@@ -882,7 +884,9 @@ public class PanamaKernels extends ScalarKernels {
                 if (L >= 8) {
                     s = s.add(s.rearrange(ROTATE_4));
                 }
-                s = s.add(s.rearrange(ROTATE_2));
+                if (L >= 4) {
+                    s = s.add(s.rearrange(ROTATE_2));
+                }
                 tail = s.lane(0) + s.lane(1);
             }
         }
