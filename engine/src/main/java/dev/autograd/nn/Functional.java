@@ -59,6 +59,13 @@ public final class Functional {
      * the tests move it to run both paths on one shape.
      */
     static int winogradMinTiles = Integer.getInteger("autograd.winogradMinTiles", 64);
+    /**
+     * And with at least this many output tiles of 4x4 as F(4x4, 3x3): 36 products with 4x fewer
+     * multiplies than the GEMM, and transforms that move 2.25 floats per output and channel where
+     * F(2x2, 3x3)'s move 4, at the price of more rounding (see WinogradTest). Below it, at few tiles,
+     * the products' N (the tiles) is too short for the packed GEMM. Not final either.
+     */
+    static int winograd4MinTiles = Integer.getInteger("autograd.winograd4MinTiles", 64);
 
     private Functional() {
     }
@@ -122,17 +129,19 @@ public final class Functional {
         float[] out = new float[batch * outC * s.plane()];
         Workspace ws0 = Workspace.get();
         int n = s.n();
-        boolean winograd = s.winograd();
+        int tile = s.winogradTile();
+        boolean winograd = tile != 0;
         if (winograd) {
-            int tiles = s.tiles();
-            float[] u = ws0.kernels(16L * outC * channels);
-            K.winogradWeights(wc.data(), wc.offset(), outC, channels, u);
-            float[] v = ws0.columns(16L * channels * tiles);
-            K.winogradInput(xc.data(), xc.offset(), batch, channels, height, width, padH, padW, outH, outW, v);
-            float[] m = ws0.transposed(16L * outC * tiles);
-            K.sgemmBatch(16, false, false, outC, tiles, channels, 1f, u, 0, outC * channels, channels,
+            int tiles = s.tiles(tile);
+            int points = s.points(tile);
+            float[] u = ws0.kernels((long) points * outC * channels);
+            K.winogradWeights(tile, wc.data(), wc.offset(), outC, channels, u);
+            float[] v = ws0.columns((long) points * channels * tiles);
+            K.winogradInput(tile, xc.data(), xc.offset(), batch, channels, height, width, padH, padW, outH, outW, v);
+            float[] m = ws0.transposed((long) points * outC * tiles);
+            K.sgemmBatch(points, false, false, outC, tiles, channels, 1f, u, 0, outC * channels, channels,
                     v, 0, channels * tiles, tiles, 0f, m, 0, outC * tiles, tiles);
-            K.winogradOutput(m, batch, outC, outH, outW, out, 0);
+            K.winogradOutput(tile, m, batch, outC, outH, outW, out, 0);
         } else if (s.isPointwise() && batch == 1) {
             // a 1x1 stride-1 convolution of one image is a plain GEMM on the input: no columns
             K.sgemm(false, false, outC, n, channels, 1f, wc.data(), wc.offset(), channels,
@@ -177,7 +186,7 @@ public final class Functional {
             Workspace w = Workspace.get();
             float[] gd = grad.data(); // contiguous, offset 0, [B, O, P]
             if (winograd) {
-                winogradBackward(s, gd, xc, wc, weight, bias != null && needB ? g.buffer(2) : null,
+                winogradBackward(s, tile, gd, xc, wc, weight, bias != null && needB ? g.buffer(2) : null,
                         needW, needX ? g.buffer(0) : null, g, w);
                 return;
             }
@@ -262,11 +271,12 @@ public final class Functional {
      * dU_xi = dM_xi V_xi^T (V recomputed from x) and G^T dU G, and the input gradient
      * dV_xi = U_xi^T dM_xi scattered back as B dV B^T; the bias gradient sums the output gradient.
      */
-    private static void winogradBackward(ConvShape s, float[] gd, Tensor xc, Tensor wc, Tensor weight, float[] gb,
+    private static void winogradBackward(ConvShape s, int tile, float[] gd, Tensor xc, Tensor wc, Tensor weight, float[] gb,
                                          boolean needW, float[] gx, Grads g, Workspace w) {
         int outC = s.outC();
         int channels = s.channels();
-        int tiles = s.tiles();
+        int tiles = s.tiles(tile);
+        int points = s.points(tile);
         int plane = s.plane();
         if (gb != null) {
             float[] sums = w.small((long) s.batch() * outC + outC);
@@ -274,29 +284,29 @@ public final class Functional {
             K.sumDim(sums, 0, 1, s.batch(), outC, sums, s.batch() * outC);
             K.axpy(1f, sums, s.batch() * outC, gb, 0, outC);
         }
-        float[] dm = w.transposed(16L * outC * tiles);
-        K.winogradGradOutput(gd, 0, s.batch(), outC, s.outH(), s.outW(), dm);
-        float[] v = w.columns(16L * channels * tiles);
+        float[] dm = w.transposed((long) points * outC * tiles);
+        K.winogradGradOutput(tile, gd, 0, s.batch(), outC, s.outH(), s.outW(), dm);
+        float[] v = w.columns((long) points * channels * tiles);
         if (needW) {
-            K.winogradInput(xc.data(), xc.offset(), s.batch(), channels, s.height(), s.width(), s.padH(), s.padW(),
+            K.winogradInput(tile, xc.data(), xc.offset(), s.batch(), channels, s.height(), s.width(), s.padH(), s.padW(),
                     s.outH(), s.outW(), v);
-            float[] du = w.kernelGrads(16L * outC * channels);
-            K.sgemmBatch(16, false, true, outC, channels, tiles, 1f, dm, 0, outC * tiles, tiles,
+            float[] du = w.kernelGrads((long) points * outC * channels);
+            K.sgemmBatch(points, false, true, outC, channels, tiles, 1f, dm, 0, outC * tiles, tiles,
                     v, 0, channels * tiles, tiles, 0f, du, 0, outC * channels, channels);
             // as in the GEMM path: a weight without .grad gets an array written by the transform
             boolean fresh = weight.isLeaf() && weight.peekGrad() == null;
             float[] dw = fresh ? weight.newGradStorage(false) : g.buffer(1);
-            K.winogradWeightsBackward(du, outC, channels, fresh ? 0f : 1f, dw, 0);
+            K.winogradWeightsBackward(tile, du, outC, channels, fresh ? 0f : 1f, dw, 0);
             if (fresh) {
                 g.accumulateFresh(1, Tensor.wrap(dw, weight.shape()));
             }
         }
         if (gx != null) {
-            float[] u = w.kernels(16L * outC * channels);
-            K.winogradWeights(wc.data(), wc.offset(), outC, channels, u);
-            K.sgemmBatch(16, true, false, channels, tiles, outC, 1f, u, 0, outC * channels, channels,
+            float[] u = w.kernels((long) points * outC * channels);
+            K.winogradWeights(tile, wc.data(), wc.offset(), outC, channels, u);
+            K.sgemmBatch(points, true, false, channels, tiles, outC, 1f, u, 0, outC * channels, channels,
                     dm, 0, outC * tiles, tiles, 0f, v, 0, channels * tiles, tiles);
-            K.winogradInputBackward(v, s.batch(), channels, s.height(), s.width(), s.padH(), s.padW(),
+            K.winogradInputBackward(tile, v, s.batch(), channels, s.height(), s.width(), s.padH(), s.padW(),
                     s.outH(), s.outW(), gx, 0);
         }
     }
@@ -322,18 +332,36 @@ public final class Functional {
             return strideH == 1 && strideW == 1 && dilationH == 1 && dilationW == 1 && padH < kH && padW < kW;
         }
 
-        /** Output tiles of 2x2 of a Winograd F(2x2, 3x3) convolution, all images. */
-        int tiles() {
-            return batch * ((outH + 1) / 2) * ((outW + 1) / 2);
+        /** Output tiles of m x m of a Winograd F(m x m, 3x3) convolution, all images. */
+        int tiles(int m) {
+            return batch * ((outH + m - 1) / m) * ((outW + m - 1) / m);
         }
 
-        /** A 3x3 stride-1 convolution with enough tiles for Winograd to pay: see {@link #winogradMinTiles}. */
-        boolean winograd() {
-            return kH == 3 && kW == 3 && strideH == 1 && strideW == 1 && dilationH == 1 && dilationW == 1
-                    && tiles() >= winogradMinTiles
-                    // every operand and the padded copies of x and of the gradient fit in an array
-                    && 16L * Math.max(channels, outC) * Math.max(tiles(), Math.min(channels, outC)) <= Integer.MAX_VALUE - 8
-                    && (long) batch * Math.max(channels, outC) * (outH + 3) * (outW + 3) <= Integer.MAX_VALUE - 8;
+        /** The products of F(m x m, 3x3): one per point of its (m + 2) x (m + 2) transforms. */
+        int points(int m) {
+            return (m + 2) * (m + 2);
+        }
+
+        /**
+         * The output tile of the Winograd convolution for this shape, 4 or 2, or 0 for the GEMM: a 3x3
+         * stride-1 convolution with enough tiles for Winograd to pay (see {@link #winograd4MinTiles}
+         * and {@link #winogradMinTiles}).
+         */
+        int winogradTile() {
+            if (kH != 3 || kW != 3 || strideH != 1 || strideW != 1 || dilationH != 1 || dilationW != 1) {
+                return 0;
+            }
+            if (tiles(4) >= winograd4MinTiles && fits(4)) {
+                return 4;
+            }
+            return tiles(2) >= winogradMinTiles && fits(2) ? 2 : 0;
+        }
+
+        /** Every operand of F(m x m, 3x3) and the padded copies of x and of the gradient fit in an array. */
+        private boolean fits(int m) {
+            return (long) points(m) * Math.max(channels, outC) * Math.max(tiles(m), Math.min(channels, outC))
+                    <= Integer.MAX_VALUE - 8
+                    && (long) batch * Math.max(channels, outC) * (outH + m + 1) * (outW + m + 1) <= Integer.MAX_VALUE - 8;
         }
 
         boolean isPointwise() {

@@ -184,43 +184,50 @@ public interface Kernels {
         }
     }
 
-    // ---------------------------------------------------------------- Winograd F(2x2, 3x3)
+    // ---------------------------------------------------------------- Winograd F(m x m, 3x3), m = 2 or 4
 
     /*
-     * A 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, 2015):
-     * the output is cut into tiles of 2x2; tile t = (b*tilesH + th)*tilesW + tw, with
-     * tilesH = ceil(outH/2) and tilesW = ceil(outW/2), reads the 4x4 input window at row
-     * 2*th - padH, column 2*tw - padW (padding and anything past the image read as zero). With
-     * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
-     * and A^T = [1 1 1 0; 0 1 -1 -1]:
+     * A 3x3 stride-1 convolution by Winograd's minimal filtering F(m x m, 3x3) (Lavin and Gray, 2015),
+     * {@code tile} = m = 2 or 4, with a = m + 2 points per side: the output is cut into tiles of
+     * m x m; tile t = (b*tilesH + th)*tilesW + tw, with tilesH = ceil(outH/m) and tilesW = ceil(outW/m),
+     * reads the a x a input window at row m*th - padH, column m*tw - padW (padding and anything past
+     * the image read as zero). With Winograd's matrices B^T (a x a), G (a x 3) and A^T (m x a):
+     *   m = 2: B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+     *          A^T = [1 1 1 0; 0 1 -1 -1];
+     *   m = 4 (points 0, 1, -1, 2, -2, infinity): B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+     *          0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1], G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+     *          1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1], A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0;
+     *          0 1 -1 8 -8 1];
      *   U = G g G^T per (o, c) weight, V = B^T d B per (c, t) window, M = sum_c U (.) V,
      *   Y = A^T M A per (o, t),
-     * and the sum over c is, for each of the 16 positions xi = 4i + j of a 4x4 transform, one GEMM
-     * M_xi[O, T] = U_xi[O, C] x V_xi[C, T]: 16 products with 16 multiplies per tile where the
-     * direct convolution has 36 (2.25x fewer). Layouts: u[xi*O*C + o*C + c], v[xi*C*T + c*T + t],
-     * m[xi*O*T + o*T + t]. The backward runs the adjoints: dM = A dY A^T, dV_xi = U_xi^T dM_xi,
-     * dx += B dV B^T (overlapping windows add up), dU_xi = dM_xi V_xi^T, dg = G^T dU G.
+     * and the sum over c is, for each of the a*a positions xi = a*i + j of a transform, one GEMM
+     * M_xi[O, T] = U_xi[O, C] x V_xi[C, T]: a*a products with a*a multiplies per tile of m*m outputs
+     * where the direct convolution has 9 per output (2.25x fewer for m = 2, 4x for m = 4). Layouts:
+     * u[xi*O*C + o*C + c], v[xi*C*T + c*T + t], m[xi*O*T + o*T + t]. The backward runs the adjoints:
+     * dM = A dY A^T, dV_xi = U_xi^T dM_xi, dx += B dV B^T (overlapping windows add up),
+     * dU_xi = dM_xi V_xi^T, dg = G^T dU G. F(4x4, 3x3) rounds more (its matrices hold 4, 5, 8 and
+     * 1/24): see WinogradTest for the measured error against float64.
      */
 
     /** {@code u = G g G^T} for the weight {@code w[outC, channels, 3, 3]}. */
-    void winogradWeights(float[] w, int wOffset, int outC, int channels, float[] u);
+    void winogradWeights(int tile, float[] w, int wOffset, int outC, int channels, float[] u);
 
-    /** {@code v = B^T d B} for every 4x4 window of {@code x[batch, channels, height, width]}. */
-    void winogradInput(float[] x, int xOffset, int batch, int channels, int height, int width,
+    /** {@code v = B^T d B} for every a x a window of {@code x[batch, channels, height, width]}. */
+    void winogradInput(int tile, float[] x, int xOffset, int batch, int channels, int height, int width,
                        int padH, int padW, int outH, int outW, float[] v);
 
     /** {@code out[batch, outC, outH, outW] = A^T M A} per tile (overwriting; the parts past outH, outW dropped). */
-    void winogradOutput(float[] m, int batch, int outC, int outH, int outW, float[] out, int outOffset);
+    void winogradOutput(int tile, float[] m, int batch, int outC, int outH, int outW, float[] out, int outOffset);
 
     /** The adjoint of {@link #winogradOutput}: {@code dm = A dY A^T} per tile of {@code grad[batch, outC, outH, outW]}. */
-    void winogradGradOutput(float[] grad, int gradOffset, int batch, int outC, int outH, int outW, float[] dm);
+    void winogradGradOutput(int tile, float[] grad, int gradOffset, int batch, int outC, int outH, int outW, float[] dm);
 
     /** The adjoint of {@link #winogradInput}: {@code gx += B dV B^T} per window (accumulating). */
-    void winogradInputBackward(float[] dv, int batch, int channels, int height, int width,
+    void winogradInputBackward(int tile, float[] dv, int batch, int channels, int height, int width,
                                int padH, int padW, int outH, int outW, float[] gx, int gxOffset);
 
     /** The adjoint of {@link #winogradWeights}: {@code dw = beta * dw + G^T dU G} (dw not read when beta is 0). */
-    void winogradWeightsBackward(float[] du, int outC, int channels, float beta, float[] dw, int dwOffset);
+    void winogradWeightsBackward(int tile, float[] du, int outC, int channels, float beta, float[] dw, int dwOffset);
 
     /**
      * Max pooling over {@code planes} contiguous planes of height×width; writes the maxima and, per

@@ -1143,38 +1143,64 @@ public class PanamaKernels extends ScalarKernels {
                 b, bOffset + i * strideB, ldb, beta, c, cOffset + i * strideC, ldc));
     }
 
-    // ================================================================ Winograd F(2x2, 3x3)
+    // ================================================================ Winograd F(m x m, 3x3)
 
     @Override
-    public void winogradWeights(float[] w, int wOffset, int outC, int channels, float[] u) {
-        Winograd.weights(w, wOffset, outC, channels, u);
+    public void winogradWeights(int tile, float[] w, int wOffset, int outC, int channels, float[] u) {
+        if (ScalarKernels.winogradTile(tile) == 2) {
+            Winograd.weights(w, wOffset, outC, channels, u);
+        } else {
+            Winograd4.weights(w, wOffset, outC, channels, u);
+        }
     }
 
     @Override
-    public void winogradInput(float[] x, int xOffset, int batch, int channels, int height, int width,
+    public void winogradInput(int tile, float[] x, int xOffset, int batch, int channels, int height, int width,
                               int padH, int padW, int outH, int outW, float[] v) {
-        Winograd.input(x, xOffset, batch, channels, height, width, padH, padW, outH, outW, v);
+        if (ScalarKernels.winogradTile(tile) == 2) {
+            Winograd.input(x, xOffset, batch, channels, height, width, padH, padW, outH, outW, v);
+        } else {
+            Winograd4.input(x, xOffset, batch, channels, height, width, padH, padW, outH, outW, v);
+        }
     }
 
     @Override
-    public void winogradOutput(float[] m, int batch, int outC, int outH, int outW, float[] out, int outOffset) {
-        Winograd.output(m, batch, outC, outH, outW, out, outOffset);
+    public void winogradOutput(int tile, float[] m, int batch, int outC, int outH, int outW, float[] out, int outOffset) {
+        if (ScalarKernels.winogradTile(tile) == 2) {
+            Winograd.output(m, batch, outC, outH, outW, out, outOffset);
+        } else {
+            Winograd4.output(m, batch, outC, outH, outW, out, outOffset);
+        }
     }
 
     @Override
-    public void winogradGradOutput(float[] grad, int gradOffset, int batch, int outC, int outH, int outW, float[] dm) {
-        Winograd.gradOutput(grad, gradOffset, batch, outC, outH, outW, dm);
+    public void winogradGradOutput(int tile, float[] grad, int gradOffset, int batch, int outC, int outH, int outW,
+                                   float[] dm) {
+        if (ScalarKernels.winogradTile(tile) == 2) {
+            Winograd.gradOutput(grad, gradOffset, batch, outC, outH, outW, dm);
+        } else {
+            Winograd4.gradOutput(grad, gradOffset, batch, outC, outH, outW, dm);
+        }
     }
 
     @Override
-    public void winogradInputBackward(float[] dv, int batch, int channels, int height, int width,
+    public void winogradInputBackward(int tile, float[] dv, int batch, int channels, int height, int width,
                                       int padH, int padW, int outH, int outW, float[] gx, int gxOffset) {
-        Winograd.inputBackward(dv, batch, channels, height, width, padH, padW, outH, outW, gx, gxOffset);
+        if (ScalarKernels.winogradTile(tile) == 2) {
+            Winograd.inputBackward(dv, batch, channels, height, width, padH, padW, outH, outW, gx, gxOffset);
+        } else {
+            Winograd4.inputBackward(dv, batch, channels, height, width, padH, padW, outH, outW, gx, gxOffset);
+        }
     }
 
     @Override
-    public void winogradWeightsBackward(float[] du, int outC, int channels, float beta, float[] dw, int dwOffset) {
-        Winograd.weightsBackward(du, outC, channels, beta, dw, dwOffset);
+    public void winogradWeightsBackward(int tile, float[] du, int outC, int channels, float beta, float[] dw,
+                                        int dwOffset) {
+        if (ScalarKernels.winogradTile(tile) == 2) {
+            Winograd.weightsBackward(du, outC, channels, beta, dw, dwOffset);
+        } else {
+            Winograd4.weightsBackward(du, outC, channels, beta, dw, dwOffset);
+        }
     }
 
     // ================================================================ convolution and pooling

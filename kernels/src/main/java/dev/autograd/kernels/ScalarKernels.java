@@ -387,12 +387,42 @@ public class ScalarKernels implements Kernels {
         }
     }
 
-    // ================================================================ Winograd F(2x2, 3x3)
+    // ================================================================ Winograd F(m x m, 3x3)
 
-    /** Winograd's matrices (see {@link Kernels}): B^T (4x4), G (4x3), A^T (2x4). */
+    /** Winograd's matrices for m = 2 (see {@link Kernels}): B^T (4x4), G (4x3), A^T (2x4). */
     static final float[][] WINOGRAD_BT = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
     static final float[][] WINOGRAD_G = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
     static final float[][] WINOGRAD_AT = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+    /** And for m = 4: B^T (6x6), G (6x3), A^T (4x6). */
+    static final float[][] WINOGRAD4_BT = {
+        {4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+        {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
+    };
+    static final float[][] WINOGRAD4_G = {
+        {0.25f, 0, 0}, {-1f / 6, -1f / 6, -1f / 6}, {-1f / 6, 1f / 6, -1f / 6},
+        {1f / 24, 1f / 12, 1f / 6}, {1f / 24, -1f / 12, 1f / 6}, {0, 0, 1},
+    };
+    static final float[][] WINOGRAD4_AT = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+
+    /** The output tile's side m: 2 or 4, else an IllegalArgumentException. */
+    static int winogradTile(int tile) {
+        if (tile != 2 && tile != 4) {
+            throw new IllegalArgumentException("Winograd F(m x m, 3x3) for m = 2 or 4, not " + tile);
+        }
+        return tile;
+    }
+
+    private static float[][] bt(int tile) {
+        return winogradTile(tile) == 2 ? WINOGRAD_BT : WINOGRAD4_BT;
+    }
+
+    private static float[][] g(int tile) {
+        return winogradTile(tile) == 2 ? WINOGRAD_G : WINOGRAD4_G;
+    }
+
+    private static float[][] at(int tile) {
+        return winogradTile(tile) == 2 ? WINOGRAD_AT : WINOGRAD4_AT;
+    }
 
     /**
      * {@code p * q * r^T}: the transforms' one formula, as plain loops. Terms with a zero coefficient
@@ -435,73 +465,78 @@ public class ScalarKernels implements Kernels {
 
     /**
      * Where element (i, j) of tile t's window lies in images {@code [batch, channels, height, width]}:
-     * the flat index for channel c, or -1 past an edge. The window starts at row 2*th - padH,
-     * column 2*tw - padW (pads 0 for the output's 2x2 tiles).
+     * the flat index for channel c, or -1 past an edge. The window starts at row m*th - padH,
+     * column m*tw - padW (pads 0 for the output's m x m tiles).
      */
-    private static int tileElement(int t, int tilesH, int tilesW, int c, int channels, int height, int width,
+    private static int tileElement(int m, int t, int tilesH, int tilesW, int c, int channels, int height, int width,
                                    int padH, int padW, int i, int j) {
         int b = t / (tilesH * tilesW);
-        int h = 2 * (t / tilesW % tilesH) - padH + i;
-        int w = 2 * (t % tilesW) - padW + j;
+        int h = m * (t / tilesW % tilesH) - padH + i;
+        int w = m * (t % tilesW) - padW + j;
         return h >= 0 && h < height && w >= 0 && w < width ? ((b * channels + c) * height + h) * width + w : -1;
     }
 
     @Override
-    public void winogradWeights(float[] w, int wOffset, int outC, int channels, float[] u) {
+    public void winogradWeights(int tile, float[] w, int wOffset, int outC, int channels, float[] u) {
+        float[][] gm = g(tile);
+        int a = tile + 2;
         int oc = outC * channels;
         for (int q = 0; q < oc; q++) {
             float[][] g = new float[3][3];
             for (int i = 0; i < 9; i++) {
                 g[i / 3][i % 3] = w[wOffset + q * 9 + i];
             }
-            float[][] t = sandwich(WINOGRAD_G, g, WINOGRAD_G);
-            for (int xi = 0; xi < 16; xi++) {
-                u[xi * oc + q] = t[xi / 4][xi % 4];
+            float[][] t = sandwich(gm, g, gm);
+            for (int xi = 0; xi < a * a; xi++) {
+                u[xi * oc + q] = t[xi / a][xi % a];
             }
         }
     }
 
     @Override
-    public void winogradInput(float[] x, int xOffset, int batch, int channels, int height, int width,
+    public void winogradInput(int tile, float[] x, int xOffset, int batch, int channels, int height, int width,
                               int padH, int padW, int outH, int outW, float[] v) {
-        int tilesH = (outH + 1) / 2;
-        int tilesW = (outW + 1) / 2;
+        float[][] bt = bt(tile);
+        int a = tile + 2;
+        int tilesH = (outH + tile - 1) / tile;
+        int tilesW = (outW + tile - 1) / tile;
         int tiles = batch * tilesH * tilesW;
-        float[][] bt = WINOGRAD_BT;
         for (int c = 0; c < channels; c++) {
             for (int t = 0; t < tiles; t++) {
-                float[][] d = new float[4][4];
-                for (int i = 0; i < 4; i++) {
-                    for (int j = 0; j < 4; j++) {
-                        int at = tileElement(t, tilesH, tilesW, c, channels, height, width, padH, padW, i, j);
+                float[][] d = new float[a][a];
+                for (int i = 0; i < a; i++) {
+                    for (int j = 0; j < a; j++) {
+                        int at = tileElement(tile, t, tilesH, tilesW, c, channels, height, width, padH, padW, i, j);
                         if (at >= 0) {
                             d[i][j] = x[xOffset + at];
                         }
                     }
                 }
                 float[][] r = sandwich(bt, d, bt);
-                for (int xi = 0; xi < 16; xi++) {
-                    v[(xi * channels + c) * tiles + t] = r[xi / 4][xi % 4];
+                for (int xi = 0; xi < a * a; xi++) {
+                    v[(xi * channels + c) * tiles + t] = r[xi / a][xi % a];
                 }
             }
         }
     }
 
     @Override
-    public void winogradOutput(float[] m, int batch, int outC, int outH, int outW, float[] out, int outOffset) {
-        int tilesH = (outH + 1) / 2;
-        int tilesW = (outW + 1) / 2;
+    public void winogradOutput(int tile, float[] m, int batch, int outC, int outH, int outW, float[] out, int outOffset) {
+        float[][] atm = at(tile);
+        int a = tile + 2;
+        int tilesH = (outH + tile - 1) / tile;
+        int tilesW = (outW + tile - 1) / tile;
         int tiles = batch * tilesH * tilesW;
         for (int o = 0; o < outC; o++) {
             for (int t = 0; t < tiles; t++) {
-                float[][] mt = new float[4][4];
-                for (int xi = 0; xi < 16; xi++) {
-                    mt[xi / 4][xi % 4] = m[(xi * outC + o) * tiles + t];
+                float[][] mt = new float[a][a];
+                for (int xi = 0; xi < a * a; xi++) {
+                    mt[xi / a][xi % a] = m[(xi * outC + o) * tiles + t];
                 }
-                float[][] y = sandwich(WINOGRAD_AT, mt, WINOGRAD_AT);
-                for (int i = 0; i < 2; i++) {
-                    for (int j = 0; j < 2; j++) {
-                        int at = tileElement(t, tilesH, tilesW, o, outC, outH, outW, 0, 0, i, j);
+                float[][] y = sandwich(atm, mt, atm);
+                for (int i = 0; i < tile; i++) {
+                    for (int j = 0; j < tile; j++) {
+                        int at = tileElement(tile, t, tilesH, tilesW, o, outC, outH, outW, 0, 0, i, j);
                         if (at >= 0) {
                             out[outOffset + at] = y[i][j];
                         }
@@ -512,47 +547,50 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void winogradGradOutput(float[] grad, int gradOffset, int batch, int outC, int outH, int outW, float[] dm) {
-        int tilesH = (outH + 1) / 2;
-        int tilesW = (outW + 1) / 2;
+    public void winogradGradOutput(int tile, float[] grad, int gradOffset, int batch, int outC, int outH, int outW,
+                                   float[] dm) {
+        float[][] am = transpose(at(tile));
+        int a = tile + 2;
+        int tilesH = (outH + tile - 1) / tile;
+        int tilesW = (outW + tile - 1) / tile;
         int tiles = batch * tilesH * tilesW;
-        float[][] a = transpose(WINOGRAD_AT);
         for (int o = 0; o < outC; o++) {
             for (int t = 0; t < tiles; t++) {
-                float[][] dy = new float[2][2];
-                for (int i = 0; i < 2; i++) {
-                    for (int j = 0; j < 2; j++) {
-                        int at = tileElement(t, tilesH, tilesW, o, outC, outH, outW, 0, 0, i, j);
+                float[][] dy = new float[tile][tile];
+                for (int i = 0; i < tile; i++) {
+                    for (int j = 0; j < tile; j++) {
+                        int at = tileElement(tile, t, tilesH, tilesW, o, outC, outH, outW, 0, 0, i, j);
                         if (at >= 0) {
                             dy[i][j] = grad[gradOffset + at];
                         }
                     }
                 }
-                float[][] r = sandwich(a, dy, a);
-                for (int xi = 0; xi < 16; xi++) {
-                    dm[(xi * outC + o) * tiles + t] = r[xi / 4][xi % 4];
+                float[][] r = sandwich(am, dy, am);
+                for (int xi = 0; xi < a * a; xi++) {
+                    dm[(xi * outC + o) * tiles + t] = r[xi / a][xi % a];
                 }
             }
         }
     }
 
     @Override
-    public void winogradInputBackward(float[] dv, int batch, int channels, int height, int width,
+    public void winogradInputBackward(int tile, float[] dv, int batch, int channels, int height, int width,
                                       int padH, int padW, int outH, int outW, float[] gx, int gxOffset) {
-        int tilesH = (outH + 1) / 2;
-        int tilesW = (outW + 1) / 2;
+        float[][] bm = transpose(bt(tile));
+        int a = tile + 2;
+        int tilesH = (outH + tile - 1) / tile;
+        int tilesW = (outW + tile - 1) / tile;
         int tiles = batch * tilesH * tilesW;
-        float[][] bm = transpose(WINOGRAD_BT);
         for (int c = 0; c < channels; c++) {
             for (int t = 0; t < tiles; t++) {
-                float[][] dt = new float[4][4];
-                for (int xi = 0; xi < 16; xi++) {
-                    dt[xi / 4][xi % 4] = dv[(xi * channels + c) * tiles + t];
+                float[][] dt = new float[a][a];
+                for (int xi = 0; xi < a * a; xi++) {
+                    dt[xi / a][xi % a] = dv[(xi * channels + c) * tiles + t];
                 }
                 float[][] dd = sandwich(bm, dt, bm);
-                for (int i = 0; i < 4; i++) {
-                    for (int j = 0; j < 4; j++) {
-                        int at = tileElement(t, tilesH, tilesW, c, channels, height, width, padH, padW, i, j);
+                for (int i = 0; i < a; i++) {
+                    for (int j = 0; j < a; j++) {
+                        int at = tileElement(tile, t, tilesH, tilesW, c, channels, height, width, padH, padW, i, j);
                         if (at >= 0) {
                             gx[gxOffset + at] += dd[i][j];
                         }
@@ -563,13 +601,15 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void winogradWeightsBackward(float[] du, int outC, int channels, float beta, float[] dw, int dwOffset) {
+    public void winogradWeightsBackward(int tile, float[] du, int outC, int channels, float beta, float[] dw,
+                                        int dwOffset) {
+        float[][] gt = transpose(g(tile));
+        int a = tile + 2;
         int oc = outC * channels;
-        float[][] gt = transpose(WINOGRAD_G);
         for (int q = 0; q < oc; q++) {
-            float[][] d = new float[4][4];
-            for (int xi = 0; xi < 16; xi++) {
-                d[xi / 4][xi % 4] = du[xi * oc + q];
+            float[][] d = new float[a][a];
+            for (int xi = 0; xi < a * a; xi++) {
+                d[xi / a][xi % a] = du[xi * oc + q];
             }
             float[][] g = sandwich(gt, d, gt);
             for (int i = 0; i < 9; i++) {

@@ -30,7 +30,7 @@ final class Winograd {
     private static final ThreadLocal<float[]> PADDED = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<int[]> OFFSETS = ThreadLocal.withInitial(() -> new int[0]);
     /** Lane l reads element 9*l: one float of each of L consecutive 3x3 kernels. */
-    private static final int[] NINES = nines();
+    static final int[] NINES = nines();
 
     private Winograd() {
     }
@@ -43,23 +43,23 @@ final class Winograd {
         return t;
     }
 
-    private static float[] floats(int size) {
+    static float[] floats(int size) {
         return Scratch.floats(PADDED, size);
     }
 
     /**
-     * Offsets of every tile's top-left element in images of {@code planeH x planeW} planes, channel 0
-     * ({@code images} floats apart), rounded up to whole vectors with zeros (the tail lanes read
-     * element 0 of a plane and are never stored).
+     * Offsets of every tile's top-left element (tiles {@code step} apart) in images of
+     * {@code planeH x planeW} planes, channel 0 ({@code images} floats apart), rounded up to whole
+     * vectors with zeros (the tail lanes read element 0 of a plane and are never stored).
      */
-    private static int[] tileOffsets(int batch, int tilesH, int tilesW, int images, int planeW) {
+    static int[] tileOffsets(int step, int batch, int tilesH, int tilesW, int images, int planeW) {
         int tiles = batch * tilesH * tilesW;
         int size = (tiles + L - 1) / L * L;
         int[] t = Scratch.ints(OFFSETS, size);
         for (int b = 0, q = 0; b < batch; b++) {
             for (int th = 0; th < tilesH; th++) {
                 for (int tw = 0; tw < tilesW; tw++, q++) {
-                    t[q] = b * images + 2 * th * planeW + 2 * tw;
+                    t[q] = b * images + step * (th * planeW + tw);
                 }
             }
         }
@@ -68,7 +68,7 @@ final class Winograd {
     }
 
     /** Splits [0, n) over the pool when the job, {@code work} floats per index, is large enough. */
-    private static void split(int n, long work, Parallel.RangeBody body) {
+    static void split(int n, long work, Parallel.RangeBody body) {
         if (n * work < PARALLEL_GRAIN) {
             body.run(0, n);
         } else {
@@ -80,7 +80,7 @@ final class Winograd {
      * Copies {@code planes} planes of height x width into planes of planeH x planeW at row padH,
      * column padW, zeros around (planeH >= height + padH, planeW >= width + padW).
      */
-    private static void pad(float[] x, int xOffset, int planes, int height, int width,
+    static void pad(float[] x, int xOffset, int planes, int height, int width,
                             int padH, int padW, int planeH, int planeW, float[] out) {
         int plane = planeH * planeW;
         split(planes, plane, (p0, p1) -> {
@@ -102,25 +102,26 @@ final class Winograd {
     private static final int[] BT_B = {2, 2, 1, 3};
     private static final float[] BT_SIGN = {-1f, 1f, -1f, -1f};
 
-    private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[32 * L]);
+    private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[72 * L]);
 
     /**
-     * The calling thread's staging array for one transform: 32 vectors (a transform's operands and
-     * its intermediate rows). Each task takes it once; no transform calls another.
+     * The calling thread's staging array for one transform: 72 vectors (a transform's operands and
+     * its intermediate rows; F(4x4, 3x3)'s input transform uses them all). Each task takes it once;
+     * no transform calls another.
      */
-    private static float[] stage() {
+    static float[] stage() {
         return STAGE.get();
     }
 
     /** {@code st[k*L ..] = a[at + rowOffsets[k] + offsets[t ..]]} for k < n: the n elements of each tile's window. */
-    private static void gatherWindows(float[] a, int at, int[] positions, int n, int[] offsets, int t, float[] st) {
+    static void gatherWindows(float[] a, int at, int[] positions, int n, int[] offsets, int t, float[] st) {
         for (int k = 0; k < n; k++) {
             FloatVector.fromArray(S, a, at + positions[k], offsets, t).intoArray(st, k * L);
         }
     }
 
-    /** Window positions (i, j) of a 4x4 window in rows planeW apart, row-major. */
-    private static int[] positions(int rows, int cols, int planeW) {
+    /** Window positions (i, j) of a rows x cols window in rows planeW apart, row-major. */
+    static int[] positions(int rows, int cols, int planeW) {
         int[] p = new int[rows * cols];
         for (int i = 0; i < rows; i++) {
             for (int j = 0; j < cols; j++) {
@@ -222,7 +223,7 @@ final class Winograd {
     }
 
     /** The staged taps into {@code dw[at + 9*l + k]}: beta times what is there (not read when beta is 0) plus the tap. */
-    private static void scatterKernels(float[] st, float beta, float[] dw, int at) {
+    static void scatterKernels(float[] st, float beta, float[] dw, int at) {
         for (int k = 0; k < 9; k++) {
             FloatVector r = FloatVector.fromArray(S, st, k * L);
             if (beta != 0f) {
@@ -295,7 +296,7 @@ final class Winograd {
         int plane = (2 * tilesH + 2) * planeW;
         float[] xp = floats(Math.multiplyExact(batch * channels, plane));
         pad(x, xOffset, batch * channels, height, width, padH, padW, 2 * tilesH + 2, planeW, xp);
-        int[] offsets = tileOffsets(batch, tilesH, tilesW, channels * plane, planeW);
+        int[] offsets = tileOffsets(2, batch, tilesH, tilesW, channels * plane, planeW);
         int[] window = positions(4, 4, planeW);
         int ct = channels * tiles;
         split(channels, 16L * tiles, (c0, c1) -> {
@@ -333,7 +334,7 @@ final class Winograd {
         int planeW = 2 * tilesW + 2;
         int plane = planeH * planeW;
         float[] gp = floats(Math.multiplyExact(batch * channels, plane));
-        int[] offsets = tileOffsets(batch, tilesH, tilesW, channels * plane, planeW);
+        int[] offsets = tileOffsets(2, batch, tilesH, tilesW, channels * plane, planeW);
         int[] window = positions(4, 4, planeW);
         int ct = channels * tiles;
         split(channels, 32L * tiles, (c0, c1) -> {
@@ -393,20 +394,21 @@ final class Winograd {
     }
 
     /**
-     * The staged window values added into each lane's window: within one vector every lane's element
-     * is a different one (tiles are 2 apart, windows 4 wide, one position per add).
+     * The staged window values (one per position of {@code window}) added into each lane's window:
+     * within one vector every lane's element is a different one (the lanes' tiles start at different
+     * offsets and one add handles one window position).
      */
-    private static void scatterAddWindows(float[] st, float[] gp, int base, int[] window, int[] offsets,
-                                          int t, int tiles) {
+    static void scatterAddWindows(float[] st, float[] gp, int base, int[] window, int[] offsets,
+                                  int t, int tiles) {
         VectorMask<Float> m = S.indexInRange(t, tiles);
-        for (int k = 0; k < 16; k++) {
+        for (int k = 0; k < window.length; k++) {
             int to = base + window[k];
             FloatVector.fromArray(S, gp, to, offsets, t, m).add(FloatVector.fromArray(S, st, k * L)).intoArray(gp, to, offsets, t, m);
         }
     }
 
     /** {@code y[yOff + i] += x[xOff + i]} for i < n. */
-    private static void addRow(float[] x, int xOff, float[] y, int yOff, int n) {
+    static void addRow(float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += L) {
             FloatVector.fromArray(S, y, yOff + i).add(FloatVector.fromArray(S, x, xOff + i)).intoArray(y, yOff + i);
@@ -428,7 +430,7 @@ final class Winograd {
         int plane = even ? outH * outW : 4 * tilesH * tilesW;
         float[] dst = even ? out : floats(Math.multiplyExact(batch * outC, plane));
         int dstOffset = even ? outOffset : 0;
-        int[] offsets = tileOffsets(batch, tilesH, tilesW, outC * plane, planeW);
+        int[] offsets = tileOffsets(2, batch, tilesH, tilesW, outC * plane, planeW);
         int ot = outC * tiles;
         split(outC, 16L * tiles, (o0, o1) -> {
             float[] st = stage();
@@ -488,7 +490,7 @@ final class Winograd {
         }
         float[] g = src;
         int gOffset = srcOffset;
-        int[] offsets = tileOffsets(batch, tilesH, tilesW, outC * plane, planeW);
+        int[] offsets = tileOffsets(2, batch, tilesH, tilesW, outC * plane, planeW);
         int[] tile = positions(2, 2, planeW);
         int ot = outC * tiles;
         split(outC, 16L * tiles, (o0, o1) -> {

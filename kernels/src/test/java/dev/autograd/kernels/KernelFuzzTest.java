@@ -372,32 +372,35 @@ class KernelFuzzTest {
             int w = Math.max(1, 3 - 2 * pad) + r.nextInt(12);
             int oh = h + 2 * pad - 2;
             int ow = w + 2 * pad - 2;
-            int tiles = batch * ((oh + 1) / 2) * ((ow + 1) / 2);
-            where = "winograd batch=" + batch + " ch=" + ch + " outC=" + oc + " h=" + h + " w=" + w + " pad=" + pad;
+            int tile = r.nextBoolean() ? 2 : 4;
+            int tiles = batch * ((oh + tile - 1) / tile) * ((ow + tile - 1) / tile);
+            int p = (tile + 2) * (tile + 2);
+            where = "winograd F(" + tile + ") batch=" + batch + " ch=" + ch + " outC=" + oc + " h=" + h + " w=" + w + " pad=" + pad;
+            double f = tile == 2 ? 1 : 20; // F(4x4, 3x3) rounds more: see WinogradTest#scale
             float[] x = data(batch * ch * h * w + 1, -1f, 1f, true);
             float[] wt = data(oc * ch * 9 + 2, -1f, 1f, true);
-            float[] u0 = new float[16 * oc * ch];
-            close(ref(u0, o -> REF.winogradWeights(wt, 2, oc, ch, o)), simd(u0, o -> SIMD.winogradWeights(wt, 2, oc, ch, o)), 1e-6);
-            float[] v0 = new float[16 * ch * tiles];
-            close(ref(v0, o -> REF.winogradInput(x, 1, batch, ch, h, w, pad, pad, oh, ow, o)),
-                    simd(v0, o -> SIMD.winogradInput(x, 1, batch, ch, h, w, pad, pad, oh, ow, o)), 1e-6);
-            float[] m = data(16 * oc * tiles, -1f, 1f, true);
+            float[] u0 = new float[p * oc * ch];
+            close(ref(u0, o -> REF.winogradWeights(tile, wt, 2, oc, ch, o)), simd(u0, o -> SIMD.winogradWeights(tile, wt, 2, oc, ch, o)), 1e-6 * f);
+            float[] v0 = new float[p * ch * tiles];
+            close(ref(v0, o -> REF.winogradInput(tile, x, 1, batch, ch, h, w, pad, pad, oh, ow, o)),
+                    simd(v0, o -> SIMD.winogradInput(tile, x, 1, batch, ch, h, w, pad, pad, oh, ow, o)), 1e-6 * f);
+            float[] m = data(p * oc * tiles, -1f, 1f, true);
             float[] y0 = data(batch * oc * oh * ow + 3, -1f, 1f, true);
-            close(ref(y0, o -> REF.winogradOutput(m, batch, oc, oh, ow, o, 3)),
-                    simd(y0, o -> SIMD.winogradOutput(m, batch, oc, oh, ow, o, 3)), 1e-5);
+            close(ref(y0, o -> REF.winogradOutput(tile, m, batch, oc, oh, ow, o, 3)),
+                    simd(y0, o -> SIMD.winogradOutput(tile, m, batch, oc, oh, ow, o, 3)), 1e-5 * f);
             float[] g = data(batch * oc * oh * ow + 1, -1f, 1f, true);
-            float[] dm0 = new float[16 * oc * tiles];
-            close(ref(dm0, o -> REF.winogradGradOutput(g, 1, batch, oc, oh, ow, o)),
-                    simd(dm0, o -> SIMD.winogradGradOutput(g, 1, batch, oc, oh, ow, o)), 1e-6);
-            float[] dv = data(16 * ch * tiles, -1f, 1f, true);
+            float[] dm0 = new float[p * oc * tiles];
+            close(ref(dm0, o -> REF.winogradGradOutput(tile, g, 1, batch, oc, oh, ow, o)),
+                    simd(dm0, o -> SIMD.winogradGradOutput(tile, g, 1, batch, oc, oh, ow, o)), 1e-6 * f);
+            float[] dv = data(p * ch * tiles, -1f, 1f, true);
             float[] gx0 = data(batch * ch * h * w + 2, -1f, 1f, true);
-            close(ref(gx0, o -> REF.winogradInputBackward(dv, batch, ch, h, w, pad, pad, oh, ow, o, 2)),
-                    simd(gx0, o -> SIMD.winogradInputBackward(dv, batch, ch, h, w, pad, pad, oh, ow, o, 2)), 1e-5);
-            float[] du = data(16 * oc * ch, -1f, 1f, true);
+            close(ref(gx0, o -> REF.winogradInputBackward(tile, dv, batch, ch, h, w, pad, pad, oh, ow, o, 2)),
+                    simd(gx0, o -> SIMD.winogradInputBackward(tile, dv, batch, ch, h, w, pad, pad, oh, ow, o, 2)), 1e-5 * f);
+            float[] du = data(p * oc * ch, -1f, 1f, true);
             float beta = r.nextBoolean() ? 0f : 0.5f;
             float[] dw0 = data(oc * ch * 9 + 1, -1f, 1f, true);
-            close(ref(dw0, o -> REF.winogradWeightsBackward(du, oc, ch, beta, o, 1)),
-                    simd(dw0, o -> SIMD.winogradWeightsBackward(du, oc, ch, beta, o, 1)), 1e-5);
+            close(ref(dw0, o -> REF.winogradWeightsBackward(tile, du, oc, ch, beta, o, 1)),
+                    simd(dw0, o -> SIMD.winogradWeightsBackward(tile, du, oc, ch, beta, o, 1)), 1e-5 * f);
         }
 
         void batchNorm() {

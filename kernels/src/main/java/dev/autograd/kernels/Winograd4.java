@@ -1,0 +1,472 @@
+package dev.autograd.kernels;
+
+import static dev.autograd.kernels.PanamaKernels.L;
+import static dev.autograd.kernels.PanamaKernels.S;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+
+/**
+ * The transforms of Winograd's F(4x4, 3x3) convolution (see {@link Kernels} for the matrices and
+ * layouts), the same way as {@link Winograd}'s F(2x2, 3x3): vectorised across tiles (lane l holds
+ * tile t0 + l), windows gathered from a zero-padded copy of the images through a table of tile
+ * offsets, every 6-point transform one pass of a loop over the rows or columns of the 6x6 through
+ * the staging array (the code shape that keeps C2 inlining the Vector API and not boxing). Each pass
+ * writes its formula out with the matrices' zeros left out, so a NaN or an infinity reaches only
+ * the values that depend on it. The tiles are 4 apart, windows 6 wide: 36 values per tile of 16
+ * outputs where F(2x2, 3x3) has 16 per 4 (2.25 against 4 floats of every operand per output).
+ */
+final class Winograd4 {
+
+    private static final float SIXTH = 1f / 6;
+    private static final float TWELFTH = 1f / 12;
+    private static final float TWENTY_FOURTH = 1f / 24;
+
+    private Winograd4() {
+    }
+
+    // ================================================================ weights
+
+    static void weights(float[] w, int wOffset, int outC, int channels, float[] u) {
+        int oc = outC * channels;
+        int groups = oc / L;
+        for (int q = groups * L; q < oc; q++) {
+            weightsAt(w, wOffset, oc, q, u);
+        }
+        Winograd.split(groups, 54L * L, (from, to) -> {
+            float[] st = Winograd.stage();
+            for (int g = from; g < to; g++) {
+                int q = g * L;
+                // the 9 taps of L kernels (tap k = 3*row + column), lane l from kernel q + l
+                for (int k = 0; k < 9; k++) {
+                    FloatVector.fromArray(S, w, wOffset + 9 * q + k, Winograd.NINES, 0).intoArray(st, k * L);
+                }
+                // G g, column j: row r staged at 9 + 3*r + j
+                for (int j = 0; j < 3; j++) {
+                    FloatVector g0 = FloatVector.fromArray(S, st, j * L);
+                    FloatVector g1 = FloatVector.fromArray(S, st, (3 + j) * L);
+                    FloatVector g2 = FloatVector.fromArray(S, st, (6 + j) * L);
+                    int h = (9 + j) * L;
+                    FloatVector outer = g0.add(g2);
+                    FloatVector even = g0.mul(TWENTY_FOURTH).add(g2.mul(SIXTH));
+                    FloatVector odd = g1.mul(TWELFTH);
+                    g0.mul(0.25f).intoArray(st, h);
+                    outer.add(g1).mul(-SIXTH).intoArray(st, h + 3 * L);
+                    outer.sub(g1).mul(-SIXTH).intoArray(st, h + 6 * L);
+                    even.add(odd).intoArray(st, h + 9 * L);
+                    even.sub(odd).intoArray(st, h + 12 * L);
+                    g2.intoArray(st, h + 15 * L);
+                }
+                // each row (a, b, c) of G g times G^T, the same formula
+                for (int i = 0; i < 6; i++) {
+                    int h = (9 + 3 * i) * L;
+                    FloatVector a = FloatVector.fromArray(S, st, h);
+                    FloatVector b = FloatVector.fromArray(S, st, h + L);
+                    FloatVector c = FloatVector.fromArray(S, st, h + 2 * L);
+                    FloatVector outer = a.add(c);
+                    FloatVector even = a.mul(TWENTY_FOURTH).add(c.mul(SIXTH));
+                    FloatVector odd = b.mul(TWELFTH);
+                    int at = 6 * i * oc + q;
+                    a.mul(0.25f).intoArray(u, at);
+                    outer.add(b).mul(-SIXTH).intoArray(u, at + oc);
+                    outer.sub(b).mul(-SIXTH).intoArray(u, at + 2 * oc);
+                    even.add(odd).intoArray(u, at + 3 * oc);
+                    even.sub(odd).intoArray(u, at + 4 * oc);
+                    c.intoArray(u, at + 5 * oc);
+                }
+            }
+        });
+    }
+
+    /** G (g0, g1, g2): the scalar form of the passes in {@link #weights}. */
+    private static void g(float g0, float g1, float g2, float[] out, int at, int stride) {
+        float outer = g0 + g2;
+        float even = g0 * TWENTY_FOURTH + g2 * SIXTH;
+        float odd = g1 * TWELFTH;
+        out[at] = g0 * 0.25f;
+        out[at + stride] = (outer + g1) * -SIXTH;
+        out[at + 2 * stride] = (outer - g1) * -SIXTH;
+        out[at + 3 * stride] = even + odd;
+        out[at + 4 * stride] = even - odd;
+        out[at + 5 * stride] = g2;
+    }
+
+    /** {@link #weights} for kernel q alone (the kernels past the last whole vector). */
+    private static void weightsAt(float[] w, int wOffset, int oc, int q, float[] u) {
+        float[] h = new float[18];
+        int at = wOffset + 9 * q;
+        for (int j = 0; j < 3; j++) {
+            g(w[at + j], w[at + 3 + j], w[at + 6 + j], h, j, 3);
+        }
+        for (int i = 0; i < 6; i++) {
+            g(h[3 * i], h[3 * i + 1], h[3 * i + 2], u, 6 * i * oc + q, oc);
+        }
+    }
+
+    static void weightsBackward(float[] du, int outC, int channels, float beta, float[] dw, int dwOffset) {
+        int oc = outC * channels;
+        int groups = oc / L;
+        for (int q = groups * L; q < oc; q++) {
+            weightsBackwardAt(du, oc, q, beta, dw, dwOffset);
+        }
+        Winograd.split(groups, 54L * L, (g0, g1) -> {
+            float[] st = Winograd.stage();
+            for (int g = g0; g < g1; g++) {
+                int q = g * L;
+                // column j of G^T dU, staged at 9 + 6*r + j
+                for (int j = 0; j < 6; j++) {
+                    FloatVector u0 = FloatVector.fromArray(S, du, j * oc + q);
+                    FloatVector u1 = FloatVector.fromArray(S, du, (6 + j) * oc + q);
+                    FloatVector u2 = FloatVector.fromArray(S, du, (12 + j) * oc + q);
+                    FloatVector u3 = FloatVector.fromArray(S, du, (18 + j) * oc + q);
+                    FloatVector u4 = FloatVector.fromArray(S, du, (24 + j) * oc + q);
+                    FloatVector u5 = FloatVector.fromArray(S, du, (30 + j) * oc + q);
+                    FloatVector s12 = u1.add(u2);
+                    FloatVector s34 = u3.add(u4);
+                    int h = (9 + j) * L;
+                    u0.mul(0.25f).sub(s12.mul(SIXTH)).add(s34.mul(TWENTY_FOURTH)).intoArray(st, h);
+                    u2.sub(u1).mul(SIXTH).add(u3.sub(u4).mul(TWELFTH)).intoArray(st, h + 6 * L);
+                    s34.sub(s12).mul(SIXTH).add(u5).intoArray(st, h + 12 * L);
+                }
+                // each row of it times G: taps 3*r + k at vectors 0..8
+                for (int r = 0; r < 3; r++) {
+                    int h = (9 + 6 * r) * L;
+                    FloatVector u0 = FloatVector.fromArray(S, st, h);
+                    FloatVector u1 = FloatVector.fromArray(S, st, h + L);
+                    FloatVector u2 = FloatVector.fromArray(S, st, h + 2 * L);
+                    FloatVector u3 = FloatVector.fromArray(S, st, h + 3 * L);
+                    FloatVector u4 = FloatVector.fromArray(S, st, h + 4 * L);
+                    FloatVector u5 = FloatVector.fromArray(S, st, h + 5 * L);
+                    FloatVector s12 = u1.add(u2);
+                    FloatVector s34 = u3.add(u4);
+                    u0.mul(0.25f).sub(s12.mul(SIXTH)).add(s34.mul(TWENTY_FOURTH)).intoArray(st, 3 * r * L);
+                    u2.sub(u1).mul(SIXTH).add(u3.sub(u4).mul(TWELFTH)).intoArray(st, (3 * r + 1) * L);
+                    s34.sub(s12).mul(SIXTH).add(u5).intoArray(st, (3 * r + 2) * L);
+                }
+                Winograd.scatterKernels(st, beta, dw, dwOffset + 9 * q);
+            }
+        });
+    }
+
+    /** G^T (u0..u5) into out[at], out[at + stride], out[at + 2*stride]: the scalar form of weightsBackward's passes. */
+    private static void gt(float[] u, int from, int step, float[] out, int at, int stride) {
+        float u0 = u[from];
+        float u1 = u[from + step];
+        float u2 = u[from + 2 * step];
+        float u3 = u[from + 3 * step];
+        float u4 = u[from + 4 * step];
+        float u5 = u[from + 5 * step];
+        float s12 = u1 + u2;
+        float s34 = u3 + u4;
+        out[at] = u0 * 0.25f - s12 * SIXTH + s34 * TWENTY_FOURTH;
+        out[at + stride] = (u2 - u1) * SIXTH + (u3 - u4) * TWELFTH;
+        out[at + 2 * stride] = (s34 - s12) * SIXTH + u5;
+    }
+
+    /** {@link #weightsBackward} for kernel q alone. */
+    private static void weightsBackwardAt(float[] du, int oc, int q, float beta, float[] dw, int dwOffset) {
+        float[] h = new float[18];
+        for (int j = 0; j < 6; j++) {
+            gt(du, j * oc + q, 6 * oc, h, j, 6);
+        }
+        float[] taps = new float[9];
+        for (int r = 0; r < 3; r++) {
+            gt(h, 6 * r, 1, taps, 3 * r, 1);
+        }
+        int at = dwOffset + 9 * q;
+        for (int k = 0; k < 9; k++) {
+            dw[at + k] = beta == 0f ? taps[k] : Math.fma(beta, dw[at + k], taps[k]);
+        }
+    }
+
+    // ================================================================ input and its adjoint
+
+    static void input(float[] x, int xOffset, int batch, int channels, int height, int width,
+                      int padH, int padW, int outH, int outW, float[] v) {
+        int tilesH = (outH + 3) / 4;
+        int tilesW = (outW + 3) / 4;
+        int tiles = batch * tilesH * tilesW;
+        int planeW = 4 * tilesW + 2;
+        int plane = (4 * tilesH + 2) * planeW;
+        float[] xp = Winograd.floats(Math.multiplyExact(batch * channels, plane));
+        Winograd.pad(x, xOffset, batch * channels, height, width, padH, padW, 4 * tilesH + 2, planeW, xp);
+        int[] offsets = Winograd.tileOffsets(4, batch, tilesH, tilesW, channels * plane, planeW);
+        int[] window = Winograd.positions(6, 6, planeW);
+        int ct = channels * tiles;
+        Winograd.split(channels, 36L * tiles, (c0, c1) -> {
+            float[] st = Winograd.stage();
+            for (int c = c0; c < c1; c++) {
+                for (int t = 0; t < tiles; t += L) {
+                    Winograd.gatherWindows(xp, c * plane, window, 36, offsets, t, st);
+                    // column j of B^T d, row r staged at 36 + 6*r + j
+                    for (int j = 0; j < 6; j++) {
+                        bt(st, j * L, 6 * L, st, (36 + j) * L, 6 * L);
+                    }
+                    // each row of it times B: the same formula, stored to v
+                    VectorMask<Float> m = S.indexInRange(t, tiles);
+                    for (int i = 0; i < 6; i++) {
+                        int h = (36 + 6 * i) * L;
+                        FloatVector d0 = FloatVector.fromArray(S, st, h);
+                        FloatVector d1 = FloatVector.fromArray(S, st, h + L);
+                        FloatVector d2 = FloatVector.fromArray(S, st, h + 2 * L);
+                        FloatVector d3 = FloatVector.fromArray(S, st, h + 3 * L);
+                        FloatVector d4 = FloatVector.fromArray(S, st, h + 4 * L);
+                        FloatVector d5 = FloatVector.fromArray(S, st, h + 5 * L);
+                        FloatVector s12 = d1.add(d2);
+                        FloatVector d12 = d1.sub(d2);
+                        FloatVector e = d4.sub(d2);
+                        FloatVector o = d3.sub(d1).mul(2f);
+                        int at = (6 * i * channels + c) * tiles + t;
+                        d0.mul(4f).add(d4).sub(d2.mul(5f)).intoArray(v, at, m);
+                        d3.add(d4).sub(s12.mul(4f)).intoArray(v, at + ct, m);
+                        d4.sub(d3).add(d12.mul(4f)).intoArray(v, at + 2 * ct, m);
+                        e.add(o).intoArray(v, at + 3 * ct, m);
+                        e.sub(o).intoArray(v, at + 4 * ct, m);
+                        d1.mul(4f).add(d5).sub(d3.mul(5f)).intoArray(v, at + 5 * ct, m);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * B^T (d0..d5), the six values at {@code src + k*step}, to {@code dst + k*stride}:
+     * (4 d0 - 5 d2 + d4, d3 + d4 - 4 (d1 + d2), d4 - d3 + 4 (d1 - d2), d4 - d2 + 2 (d3 - d1),
+     * d4 - d2 - 2 (d3 - d1), 4 d1 - 5 d3 + d5).
+     */
+    private static void bt(float[] src, int from, int step, float[] dst, int at, int stride) {
+        FloatVector d0 = FloatVector.fromArray(S, src, from);
+        FloatVector d1 = FloatVector.fromArray(S, src, from + step);
+        FloatVector d2 = FloatVector.fromArray(S, src, from + 2 * step);
+        FloatVector d3 = FloatVector.fromArray(S, src, from + 3 * step);
+        FloatVector d4 = FloatVector.fromArray(S, src, from + 4 * step);
+        FloatVector d5 = FloatVector.fromArray(S, src, from + 5 * step);
+        FloatVector s12 = d1.add(d2);
+        FloatVector d12 = d1.sub(d2);
+        FloatVector e = d4.sub(d2);
+        FloatVector o = d3.sub(d1).mul(2f);
+        d0.mul(4f).add(d4).sub(d2.mul(5f)).intoArray(dst, at);
+        d3.add(d4).sub(s12.mul(4f)).intoArray(dst, at + stride);
+        d4.sub(d3).add(d12.mul(4f)).intoArray(dst, at + 2 * stride);
+        e.add(o).intoArray(dst, at + 3 * stride);
+        e.sub(o).intoArray(dst, at + 4 * stride);
+        d1.mul(4f).add(d5).sub(d3.mul(5f)).intoArray(dst, at + 5 * stride);
+    }
+
+    static void inputBackward(float[] dv, int batch, int channels, int height, int width,
+                              int padH, int padW, int outH, int outW, float[] gx, int gxOffset) {
+        int tilesH = (outH + 3) / 4;
+        int tilesW = (outW + 3) / 4;
+        int tiles = batch * tilesH * tilesW;
+        int planeW = 4 * tilesW + 2;
+        int plane = (4 * tilesH + 2) * planeW;
+        float[] gp = Winograd.floats(Math.multiplyExact(batch * channels, plane));
+        int[] offsets = Winograd.tileOffsets(4, batch, tilesH, tilesW, channels * plane, planeW);
+        int[] window = Winograd.positions(6, 6, planeW);
+        int ct = channels * tiles;
+        Winograd.split(channels, 72L * tiles, (c0, c1) -> {
+            float[] st = Winograd.stage();
+            for (int c = c0; c < c1; c++) {
+                for (int b = 0; b < batch; b++) {
+                    int p = (b * channels + c) * plane;
+                    java.util.Arrays.fill(gp, p, p + plane, 0f);
+                }
+                for (int t = 0; t < tiles; t += L) {
+                    VectorMask<Float> m = S.indexInRange(t, tiles);
+                    for (int k = 0; k < 36; k++) {
+                        FloatVector.fromArray(S, dv, (k * channels + c) * tiles + t, m).intoArray(st, (36 + k) * L);
+                    }
+                    // column j of B dV to row r at 6*r + j, then each row of that times B^T in place
+                    for (int j = 0; j < 6; j++) {
+                        b(st, (36 + j) * L, 6 * L, st, j * L, 6 * L);
+                    }
+                    for (int r = 0; r < 6; r++) {
+                        b(st, 6 * r * L, L, st, 6 * r * L, L);
+                    }
+                    Winograd.scatterAddWindows(st, gp, c * plane, window, offsets, t, tiles);
+                }
+                // the window sums inside the image into gx
+                for (int b = 0; b < batch; b++) {
+                    int p = (b * channels + c) * plane + padH * planeW + padW;
+                    int g = gxOffset + (b * channels + c) * height * width;
+                    for (int h = 0; h < height; h++) {
+                        Winograd.addRow(gp, p + h * planeW, gx, g + h * width, width);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * B (v0..v5) = (B^T)^T v, the six values at {@code src + k*step}, to {@code dst + k*stride}
+     * (all six read before any is written, so dst may be src): (4 v0, 4 (v2 - v1 + v5) + 2 (v4 - v3),
+     * -5 v0 - 4 (v1 + v2) - (v3 + v4), v1 - v2 + 2 (v3 - v4) - 5 v5, v0 + v1 + v2 + v3 + v4, v5).
+     */
+    private static void b(float[] src, int from, int step, float[] dst, int at, int stride) {
+        FloatVector v0 = FloatVector.fromArray(S, src, from);
+        FloatVector v1 = FloatVector.fromArray(S, src, from + step);
+        FloatVector v2 = FloatVector.fromArray(S, src, from + 2 * step);
+        FloatVector v3 = FloatVector.fromArray(S, src, from + 3 * step);
+        FloatVector v4 = FloatVector.fromArray(S, src, from + 4 * step);
+        FloatVector v5 = FloatVector.fromArray(S, src, from + 5 * step);
+        FloatVector s12 = v1.add(v2);
+        FloatVector d21 = v2.sub(v1);
+        FloatVector s34 = v3.add(v4);
+        FloatVector d43 = v4.sub(v3);
+        v0.mul(4f).intoArray(dst, at);
+        d21.add(v5).mul(4f).add(d43.mul(2f)).intoArray(dst, at + stride);
+        v0.mul(-5f).sub(s12.mul(4f)).sub(s34).intoArray(dst, at + 2 * stride);
+        d43.mul(-2f).sub(d21).sub(v5.mul(5f)).intoArray(dst, at + 3 * stride);
+        v0.add(s12).add(s34).intoArray(dst, at + 4 * stride);
+        v5.intoArray(dst, at + 5 * stride);
+    }
+
+    // ================================================================ output and its adjoint
+
+    static void output(float[] mm, int batch, int outC, int outH, int outW, float[] out, int outOffset) {
+        int tilesH = (outH + 3) / 4;
+        int tilesW = (outW + 3) / 4;
+        int tiles = batch * tilesH * tilesW;
+        boolean whole = outH % 4 == 0 && outW % 4 == 0;
+        // other sizes: whole tiles into planes of 4*tilesH x 4*tilesW, then the image cut out of them
+        int planeW = whole ? outW : 4 * tilesW;
+        int plane = whole ? outH * outW : 16 * tilesH * tilesW;
+        float[] dst = whole ? out : Winograd.floats(Math.multiplyExact(batch * outC, plane));
+        int dstOffset = whole ? outOffset : 0;
+        int[] offsets = Winograd.tileOffsets(4, batch, tilesH, tilesW, outC * plane, planeW);
+        int ot = outC * tiles;
+        Winograd.split(outC, 36L * tiles, (o0, o1) -> {
+            float[] st = Winograd.stage();
+            for (int o = o0; o < o1; o++) {
+                int base = dstOffset + o * plane;
+                for (int t = 0; t < tiles; t += L) {
+                    VectorMask<Float> m = S.indexInRange(t, tiles);
+                    int at = o * tiles + t;
+                    // column j of A^T M: (m0 + m1 + m2 + m3 + m4, m1 - m2 + 2 (m3 - m4),
+                    // m1 + m2 + 4 (m3 + m4), m1 - m2 + 8 (m3 - m4) + m5), row i staged at 6*i + j
+                    for (int j = 0; j < 6; j++) {
+                        FloatVector m0 = FloatVector.fromArray(S, mm, at + j * ot, m);
+                        FloatVector m1 = FloatVector.fromArray(S, mm, at + (6 + j) * ot, m);
+                        FloatVector m2 = FloatVector.fromArray(S, mm, at + (12 + j) * ot, m);
+                        FloatVector m3 = FloatVector.fromArray(S, mm, at + (18 + j) * ot, m);
+                        FloatVector m4 = FloatVector.fromArray(S, mm, at + (24 + j) * ot, m);
+                        FloatVector m5 = FloatVector.fromArray(S, mm, at + (30 + j) * ot, m);
+                        FloatVector s12 = m1.add(m2);
+                        FloatVector d12 = m1.sub(m2);
+                        FloatVector s34 = m3.add(m4);
+                        FloatVector d34 = m3.sub(m4);
+                        m0.add(s12).add(s34).intoArray(st, j * L);
+                        d12.add(d34.mul(2f)).intoArray(st, (6 + j) * L);
+                        s12.add(s34.mul(4f)).intoArray(st, (12 + j) * L);
+                        d12.add(d34.mul(8f)).add(m5).intoArray(st, (18 + j) * L);
+                    }
+                    // each row times A, scattered to the tile's row
+                    for (int i = 0; i < 4; i++) {
+                        int h = 6 * i * L;
+                        FloatVector m0 = FloatVector.fromArray(S, st, h);
+                        FloatVector m1 = FloatVector.fromArray(S, st, h + L);
+                        FloatVector m2 = FloatVector.fromArray(S, st, h + 2 * L);
+                        FloatVector m3 = FloatVector.fromArray(S, st, h + 3 * L);
+                        FloatVector m4 = FloatVector.fromArray(S, st, h + 4 * L);
+                        FloatVector m5 = FloatVector.fromArray(S, st, h + 5 * L);
+                        FloatVector s12 = m1.add(m2);
+                        FloatVector d12 = m1.sub(m2);
+                        FloatVector s34 = m3.add(m4);
+                        FloatVector d34 = m3.sub(m4);
+                        int row = base + i * planeW;
+                        m0.add(s12).add(s34).intoArray(dst, row, offsets, t, m);
+                        d12.add(d34.mul(2f)).intoArray(dst, row + 1, offsets, t, m);
+                        s12.add(s34.mul(4f)).intoArray(dst, row + 2, offsets, t, m);
+                        d12.add(d34.mul(8f)).add(m5).intoArray(dst, row + 3, offsets, t, m);
+                    }
+                }
+            }
+        });
+        if (!whole) {
+            int planes = batch * outC;
+            Winograd.split(planes, plane, (p0, p1) -> {
+                for (int p = p0; p < p1; p++) {
+                    for (int h = 0; h < outH; h++) {
+                        System.arraycopy(dst, p * plane + h * planeW, out, outOffset + (p * outH + h) * outW, outW);
+                    }
+                }
+            });
+        }
+    }
+
+    static void gradOutput(float[] grad, int gradOffset, int batch, int outC, int outH, int outW, float[] dm) {
+        int tilesH = (outH + 3) / 4;
+        int tilesW = (outW + 3) / 4;
+        int tiles = batch * tilesH * tilesW;
+        boolean whole = outH % 4 == 0 && outW % 4 == 0;
+        int planeW = whole ? outW : 4 * tilesW;
+        int plane = whole ? outH * outW : 16 * tilesH * tilesW;
+        float[] src = grad;
+        int srcOffset = gradOffset;
+        if (!whole) {
+            // other sizes: the gradient padded with zeros to whole tiles
+            src = Winograd.floats(Math.multiplyExact(batch * outC, plane));
+            Winograd.pad(grad, gradOffset, batch * outC, outH, outW, 0, 0, 4 * tilesH, planeW, src);
+            srcOffset = 0;
+        }
+        float[] g = src;
+        int gOffset = srcOffset;
+        int[] offsets = Winograd.tileOffsets(4, batch, tilesH, tilesW, outC * plane, planeW);
+        int[] tile = Winograd.positions(4, 4, planeW);
+        int ot = outC * tiles;
+        Winograd.split(outC, 36L * tiles, (o0, o1) -> {
+            float[] st = Winograd.stage();
+            for (int o = o0; o < o1; o++) {
+                for (int t = 0; t < tiles; t += L) {
+                    Winograd.gatherWindows(g, gOffset + o * plane, tile, 16, offsets, t, st);
+                    // column j of A dY, row r staged at 16 + 4*r + j
+                    for (int j = 0; j < 4; j++) {
+                        a(st, j * L, 4 * L, st, (16 + j) * L, 4 * L);
+                    }
+                    // each row of it times A^T, stored to dm
+                    VectorMask<Float> m = S.indexInRange(t, tiles);
+                    for (int r = 0; r < 6; r++) {
+                        int h = (16 + 4 * r) * L;
+                        FloatVector y0 = FloatVector.fromArray(S, st, h);
+                        FloatVector y1 = FloatVector.fromArray(S, st, h + L);
+                        FloatVector y2 = FloatVector.fromArray(S, st, h + 2 * L);
+                        FloatVector y3 = FloatVector.fromArray(S, st, h + 3 * L);
+                        FloatVector e = y0.add(y2);
+                        FloatVector od = y1.add(y3);
+                        FloatVector e4 = y0.add(y2.mul(4f));
+                        FloatVector o4 = y1.mul(2f).add(y3.mul(8f));
+                        int at = (6 * r * outC + o) * tiles + t;
+                        y0.intoArray(dm, at, m);
+                        e.add(od).intoArray(dm, at + ot, m);
+                        e.sub(od).intoArray(dm, at + 2 * ot, m);
+                        e4.add(o4).intoArray(dm, at + 3 * ot, m);
+                        e4.sub(o4).intoArray(dm, at + 4 * ot, m);
+                        y3.intoArray(dm, at + 5 * ot, m);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * A (y0..y3) = (A^T)^T y, the four values at {@code src + k*step}, to six at {@code dst + k*stride}:
+     * (y0, (y0 + y2) + (y1 + y3), (y0 + y2) - (y1 + y3), (y0 + 4 y2) + (2 y1 + 8 y3),
+     * (y0 + 4 y2) - (2 y1 + 8 y3), y3).
+     */
+    private static void a(float[] src, int from, int step, float[] dst, int at, int stride) {
+        FloatVector y0 = FloatVector.fromArray(S, src, from);
+        FloatVector y1 = FloatVector.fromArray(S, src, from + step);
+        FloatVector y2 = FloatVector.fromArray(S, src, from + 2 * step);
+        FloatVector y3 = FloatVector.fromArray(S, src, from + 3 * step);
+        FloatVector e = y0.add(y2);
+        FloatVector od = y1.add(y3);
+        FloatVector e4 = y0.add(y2.mul(4f));
+        FloatVector o4 = y1.mul(2f).add(y3.mul(8f));
+        y0.intoArray(dst, at);
+        e.add(od).intoArray(dst, at + stride);
+        e.sub(od).intoArray(dst, at + 2 * stride);
+        e4.add(o4).intoArray(dst, at + 3 * stride);
+        e4.sub(o4).intoArray(dst, at + 4 * stride);
+        y3.intoArray(dst, at + 5 * stride);
+    }
+}
