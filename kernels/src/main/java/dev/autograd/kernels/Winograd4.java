@@ -41,44 +41,38 @@ final class Winograd4 {
                 for (int k = 0; k < 9; k++) {
                     FloatVector.fromArray(S, w, wOffset + 9 * q + k, Winograd.NINES, 0).intoArray(st, k * L);
                 }
-                // G g, column j: row r staged at 9 + 3*r + j
+                // G g, column j: row r staged at 9 + 3*r + j; then each row of it times G^T into u
                 for (int j = 0; j < 3; j++) {
-                    FloatVector g0 = FloatVector.fromArray(S, st, j * L);
-                    FloatVector g1 = FloatVector.fromArray(S, st, (3 + j) * L);
-                    FloatVector g2 = FloatVector.fromArray(S, st, (6 + j) * L);
-                    int h = (9 + j) * L;
-                    FloatVector outer = g0.add(g2);
-                    FloatVector even = g0.mul(TWENTY_FOURTH).add(g2.mul(SIXTH));
-                    FloatVector odd = g1.mul(TWELFTH);
-                    g0.mul(0.25f).intoArray(st, h);
-                    outer.add(g1).mul(-SIXTH).intoArray(st, h + 3 * L);
-                    outer.sub(g1).mul(-SIXTH).intoArray(st, h + 6 * L);
-                    even.add(odd).intoArray(st, h + 9 * L);
-                    even.sub(odd).intoArray(st, h + 12 * L);
-                    g2.intoArray(st, h + 15 * L);
+                    gPass(st, j * L, 3 * L, st, (9 + j) * L, 3 * L);
                 }
-                // each row (a, b, c) of G g times G^T, the same formula
                 for (int i = 0; i < 6; i++) {
-                    int h = (9 + 3 * i) * L;
-                    FloatVector a = FloatVector.fromArray(S, st, h);
-                    FloatVector b = FloatVector.fromArray(S, st, h + L);
-                    FloatVector c = FloatVector.fromArray(S, st, h + 2 * L);
-                    FloatVector outer = a.add(c);
-                    FloatVector even = a.mul(TWENTY_FOURTH).add(c.mul(SIXTH));
-                    FloatVector odd = b.mul(TWELFTH);
-                    int at = 6 * i * oc + q;
-                    a.mul(0.25f).intoArray(u, at);
-                    outer.add(b).mul(-SIXTH).intoArray(u, at + oc);
-                    outer.sub(b).mul(-SIXTH).intoArray(u, at + 2 * oc);
-                    even.add(odd).intoArray(u, at + 3 * oc);
-                    even.sub(odd).intoArray(u, at + 4 * oc);
-                    c.intoArray(u, at + 5 * oc);
+                    gPass(st, (9 + 3 * i) * L, L, u, 6 * i * oc + q, oc);
                 }
             }
         });
     }
 
-    /** G (g0, g1, g2): the scalar form of the passes in {@link #weights}. */
+    /**
+     * G (g0, g1, g2), the three values at {@code src + k*step}, to six at {@code dst + k*stride}:
+     * (g0 / 4, -(g0 + g2 + g1) / 6, -(g0 + g2 - g1) / 6, g0 / 24 + g2 / 6 + g1 / 12,
+     * g0 / 24 + g2 / 6 - g1 / 12, g2).
+     */
+    private static void gPass(float[] src, int from, int step, float[] dst, int at, int stride) {
+        FloatVector g0 = FloatVector.fromArray(S, src, from);
+        FloatVector g1 = FloatVector.fromArray(S, src, from + step);
+        FloatVector g2 = FloatVector.fromArray(S, src, from + 2 * step);
+        FloatVector outer = g0.add(g2);
+        FloatVector even = g0.mul(TWENTY_FOURTH).add(g2.mul(SIXTH));
+        FloatVector odd = g1.mul(TWELFTH);
+        g0.mul(0.25f).intoArray(dst, at);
+        outer.add(g1).mul(-SIXTH).intoArray(dst, at + stride);
+        outer.sub(g1).mul(-SIXTH).intoArray(dst, at + 2 * stride);
+        even.add(odd).intoArray(dst, at + 3 * stride);
+        even.sub(odd).intoArray(dst, at + 4 * stride);
+        g2.intoArray(dst, at + 5 * stride);
+    }
+
+    /** G (g0, g1, g2): the scalar form of {@link #gPass}. */
     private static void g(float g0, float g1, float g2, float[] out, int at, int stride) {
         float outer = g0 + g2;
         float even = g0 * TWENTY_FOURTH + g2 * SIXTH;
@@ -113,42 +107,39 @@ final class Winograd4 {
             float[] st = Winograd.stage();
             for (int g = g0; g < g1; g++) {
                 int q = g * L;
-                // column j of G^T dU, staged at 9 + 6*r + j
+                // column j of G^T dU, staged at 9 + 6*r + j; then each row of it times G: taps 3*r + k
+                // at vectors 0..8
                 for (int j = 0; j < 6; j++) {
-                    FloatVector u0 = FloatVector.fromArray(S, du, j * oc + q);
-                    FloatVector u1 = FloatVector.fromArray(S, du, (6 + j) * oc + q);
-                    FloatVector u2 = FloatVector.fromArray(S, du, (12 + j) * oc + q);
-                    FloatVector u3 = FloatVector.fromArray(S, du, (18 + j) * oc + q);
-                    FloatVector u4 = FloatVector.fromArray(S, du, (24 + j) * oc + q);
-                    FloatVector u5 = FloatVector.fromArray(S, du, (30 + j) * oc + q);
-                    FloatVector s12 = u1.add(u2);
-                    FloatVector s34 = u3.add(u4);
-                    int h = (9 + j) * L;
-                    u0.mul(0.25f).sub(s12.mul(SIXTH)).add(s34.mul(TWENTY_FOURTH)).intoArray(st, h);
-                    u2.sub(u1).mul(SIXTH).add(u3.sub(u4).mul(TWELFTH)).intoArray(st, h + 6 * L);
-                    s34.sub(s12).mul(SIXTH).add(u5).intoArray(st, h + 12 * L);
+                    gtPass(du, j * oc + q, 6 * oc, st, (9 + j) * L, 6 * L);
                 }
-                // each row of it times G: taps 3*r + k at vectors 0..8
                 for (int r = 0; r < 3; r++) {
-                    int h = (9 + 6 * r) * L;
-                    FloatVector u0 = FloatVector.fromArray(S, st, h);
-                    FloatVector u1 = FloatVector.fromArray(S, st, h + L);
-                    FloatVector u2 = FloatVector.fromArray(S, st, h + 2 * L);
-                    FloatVector u3 = FloatVector.fromArray(S, st, h + 3 * L);
-                    FloatVector u4 = FloatVector.fromArray(S, st, h + 4 * L);
-                    FloatVector u5 = FloatVector.fromArray(S, st, h + 5 * L);
-                    FloatVector s12 = u1.add(u2);
-                    FloatVector s34 = u3.add(u4);
-                    u0.mul(0.25f).sub(s12.mul(SIXTH)).add(s34.mul(TWENTY_FOURTH)).intoArray(st, 3 * r * L);
-                    u2.sub(u1).mul(SIXTH).add(u3.sub(u4).mul(TWELFTH)).intoArray(st, (3 * r + 1) * L);
-                    s34.sub(s12).mul(SIXTH).add(u5).intoArray(st, (3 * r + 2) * L);
+                    gtPass(st, (9 + 6 * r) * L, L, st, 3 * r * L, L);
                 }
                 Winograd.scatterKernels(st, beta, dw, dwOffset + 9 * q);
             }
         });
     }
 
-    /** G^T (u0..u5) into out[at], out[at + stride], out[at + 2*stride]: the scalar form of weightsBackward's passes. */
+    /**
+     * G^T (u0..u5), the six values at {@code src + k*step}, to three at {@code dst + k*stride} (all
+     * read before any is written): (u0 / 4 - (u1 + u2) / 6 + (u3 + u4) / 24,
+     * (u2 - u1) / 6 + (u3 - u4) / 12, ((u3 + u4) - (u1 + u2)) / 6 + u5).
+     */
+    private static void gtPass(float[] src, int from, int step, float[] dst, int at, int stride) {
+        FloatVector u0 = FloatVector.fromArray(S, src, from);
+        FloatVector u1 = FloatVector.fromArray(S, src, from + step);
+        FloatVector u2 = FloatVector.fromArray(S, src, from + 2 * step);
+        FloatVector u3 = FloatVector.fromArray(S, src, from + 3 * step);
+        FloatVector u4 = FloatVector.fromArray(S, src, from + 4 * step);
+        FloatVector u5 = FloatVector.fromArray(S, src, from + 5 * step);
+        FloatVector s12 = u1.add(u2);
+        FloatVector s34 = u3.add(u4);
+        u0.mul(0.25f).sub(s12.mul(SIXTH)).add(s34.mul(TWENTY_FOURTH)).intoArray(dst, at);
+        u2.sub(u1).mul(SIXTH).add(u3.sub(u4).mul(TWELFTH)).intoArray(dst, at + stride);
+        s34.sub(s12).mul(SIXTH).add(u5).intoArray(dst, at + 2 * stride);
+    }
+
+    /** G^T (u0..u5) into out[at], out[at + stride], out[at + 2*stride]: the scalar form of {@link #gtPass}. */
     private static void gt(float[] u, int from, int step, float[] out, int at, int stride) {
         float u0 = u[from];
         float u1 = u[from + step];
@@ -198,31 +189,13 @@ final class Winograd4 {
             for (int c = c0; c < c1; c++) {
                 for (int t = 0; t < tiles; t += L) {
                     Winograd.gatherWindows(xp, c * plane, window, 36, offsets, t, st);
-                    // column j of B^T d, row r staged at 36 + 6*r + j
+                    // column j of B^T d, row r staged at 36 + 6*r + j; then each row of it times B
+                    // into v (the lanes past the last tile not stored)
                     for (int j = 0; j < 6; j++) {
-                        bt(st, j * L, 6 * L, st, (36 + j) * L, 6 * L);
+                        btPass(st, j * L, 6 * L, st, (36 + j) * L, 6 * L, L);
                     }
-                    // each row of it times B: the same formula, stored to v
-                    VectorMask<Float> m = S.indexInRange(t, tiles);
                     for (int i = 0; i < 6; i++) {
-                        int h = (36 + 6 * i) * L;
-                        FloatVector d0 = FloatVector.fromArray(S, st, h);
-                        FloatVector d1 = FloatVector.fromArray(S, st, h + L);
-                        FloatVector d2 = FloatVector.fromArray(S, st, h + 2 * L);
-                        FloatVector d3 = FloatVector.fromArray(S, st, h + 3 * L);
-                        FloatVector d4 = FloatVector.fromArray(S, st, h + 4 * L);
-                        FloatVector d5 = FloatVector.fromArray(S, st, h + 5 * L);
-                        FloatVector s12 = d1.add(d2);
-                        FloatVector d12 = d1.sub(d2);
-                        FloatVector e = d4.sub(d2);
-                        FloatVector o = d3.sub(d1).mul(2f);
-                        int at = (6 * i * channels + c) * tiles + t;
-                        d0.mul(4f).add(d4).sub(d2.mul(5f)).intoArray(v, at, m);
-                        d3.add(d4).sub(s12.mul(4f)).intoArray(v, at + ct, m);
-                        d4.sub(d3).add(d12.mul(4f)).intoArray(v, at + 2 * ct, m);
-                        e.add(o).intoArray(v, at + 3 * ct, m);
-                        e.sub(o).intoArray(v, at + 4 * ct, m);
-                        d1.mul(4f).add(d5).sub(d3.mul(5f)).intoArray(v, at + 5 * ct, m);
+                        btPass(st, (36 + 6 * i) * L, L, v, (6 * i * channels + c) * tiles + t, ct, tiles - t);
                     }
                 }
             }
@@ -230,11 +203,12 @@ final class Winograd4 {
     }
 
     /**
-     * B^T (d0..d5), the six values at {@code src + k*step}, to {@code dst + k*stride}:
-     * (4 d0 - 5 d2 + d4, d3 + d4 - 4 (d1 + d2), d4 - d3 + 4 (d1 - d2), d4 - d2 + 2 (d3 - d1),
-     * d4 - d2 - 2 (d3 - d1), 4 d1 - 5 d3 + d5).
+     * B^T (d0..d5), the six values at {@code src + k*step}, to {@code dst + k*stride}, the first
+     * {@code lanes} lanes of each (all when lanes >= L): (4 d0 - 5 d2 + d4, d3 + d4 - 4 (d1 + d2),
+     * d4 - d3 + 4 (d1 - d2), d4 - d2 + 2 (d3 - d1), d4 - d2 - 2 (d3 - d1), 4 d1 - 5 d3 + d5).
      */
-    private static void bt(float[] src, int from, int step, float[] dst, int at, int stride) {
+    private static void btPass(float[] src, int from, int step, float[] dst, int at, int stride, int lanes) {
+        VectorMask<Float> m = S.indexInRange(0, lanes);
         FloatVector d0 = FloatVector.fromArray(S, src, from);
         FloatVector d1 = FloatVector.fromArray(S, src, from + step);
         FloatVector d2 = FloatVector.fromArray(S, src, from + 2 * step);
@@ -245,12 +219,12 @@ final class Winograd4 {
         FloatVector d12 = d1.sub(d2);
         FloatVector e = d4.sub(d2);
         FloatVector o = d3.sub(d1).mul(2f);
-        d0.mul(4f).add(d4).sub(d2.mul(5f)).intoArray(dst, at);
-        d3.add(d4).sub(s12.mul(4f)).intoArray(dst, at + stride);
-        d4.sub(d3).add(d12.mul(4f)).intoArray(dst, at + 2 * stride);
-        e.add(o).intoArray(dst, at + 3 * stride);
-        e.sub(o).intoArray(dst, at + 4 * stride);
-        d1.mul(4f).add(d5).sub(d3.mul(5f)).intoArray(dst, at + 5 * stride);
+        d0.mul(4f).add(d4).sub(d2.mul(5f)).intoArray(dst, at, m);
+        d3.add(d4).sub(s12.mul(4f)).intoArray(dst, at + stride, m);
+        d4.sub(d3).add(d12.mul(4f)).intoArray(dst, at + 2 * stride, m);
+        e.add(o).intoArray(dst, at + 3 * stride, m);
+        e.sub(o).intoArray(dst, at + 4 * stride, m);
+        d1.mul(4f).add(d5).sub(d3.mul(5f)).intoArray(dst, at + 5 * stride, m);
     }
 
     static void inputBackward(float[] dv, int batch, int channels, int height, int width,
@@ -278,10 +252,10 @@ final class Winograd4 {
                     }
                     // column j of B dV to row r at 6*r + j, then each row of that times B^T in place
                     for (int j = 0; j < 6; j++) {
-                        b(st, (36 + j) * L, 6 * L, st, j * L, 6 * L);
+                        bPass(st, (36 + j) * L, 6 * L, st, j * L, 6 * L);
                     }
                     for (int r = 0; r < 6; r++) {
-                        b(st, 6 * r * L, L, st, 6 * r * L, L);
+                        bPass(st, 6 * r * L, L, st, 6 * r * L, L);
                     }
                     Winograd.scatterAddWindows(st, gp, c * plane, window, offsets, t, tiles);
                 }
@@ -302,7 +276,7 @@ final class Winograd4 {
      * (all six read before any is written, so dst may be src): (4 v0, 4 (v2 - v1 + v5) + 2 (v4 - v3),
      * -5 v0 - 4 (v1 + v2) - (v3 + v4), v1 - v2 + 2 (v3 - v4) - 5 v5, v0 + v1 + v2 + v3 + v4, v5).
      */
-    private static void b(float[] src, int from, int step, float[] dst, int at, int stride) {
+    private static void bPass(float[] src, int from, int step, float[] dst, int at, int stride) {
         FloatVector v0 = FloatVector.fromArray(S, src, from);
         FloatVector v1 = FloatVector.fromArray(S, src, from + step);
         FloatVector v2 = FloatVector.fromArray(S, src, from + 2 * step);
@@ -419,29 +393,13 @@ final class Winograd4 {
             for (int o = o0; o < o1; o++) {
                 for (int t = 0; t < tiles; t += L) {
                     Winograd.gatherWindows(g, gOffset + o * plane, tile, 16, offsets, t, st);
-                    // column j of A dY, row r staged at 16 + 4*r + j
+                    // column j of A dY, row r staged at 16 + 4*r + j; then each row of it times A^T
+                    // into dm (the lanes past the last tile not stored)
                     for (int j = 0; j < 4; j++) {
-                        a(st, j * L, 4 * L, st, (16 + j) * L, 4 * L);
+                        aPass(st, j * L, 4 * L, st, (16 + j) * L, 4 * L, L);
                     }
-                    // each row of it times A^T, stored to dm
-                    VectorMask<Float> m = S.indexInRange(t, tiles);
                     for (int r = 0; r < 6; r++) {
-                        int h = (16 + 4 * r) * L;
-                        FloatVector y0 = FloatVector.fromArray(S, st, h);
-                        FloatVector y1 = FloatVector.fromArray(S, st, h + L);
-                        FloatVector y2 = FloatVector.fromArray(S, st, h + 2 * L);
-                        FloatVector y3 = FloatVector.fromArray(S, st, h + 3 * L);
-                        FloatVector e = y0.add(y2);
-                        FloatVector od = y1.add(y3);
-                        FloatVector e4 = y0.add(y2.mul(4f));
-                        FloatVector o4 = y1.mul(2f).add(y3.mul(8f));
-                        int at = (6 * r * outC + o) * tiles + t;
-                        y0.intoArray(dm, at, m);
-                        e.add(od).intoArray(dm, at + ot, m);
-                        e.sub(od).intoArray(dm, at + 2 * ot, m);
-                        e4.add(o4).intoArray(dm, at + 3 * ot, m);
-                        e4.sub(o4).intoArray(dm, at + 4 * ot, m);
-                        y3.intoArray(dm, at + 5 * ot, m);
+                        aPass(st, (16 + 4 * r) * L, L, dm, (6 * r * outC + o) * tiles + t, ot, tiles - t);
                     }
                 }
             }
@@ -449,11 +407,12 @@ final class Winograd4 {
     }
 
     /**
-     * A (y0..y3) = (A^T)^T y, the four values at {@code src + k*step}, to six at {@code dst + k*stride}:
-     * (y0, (y0 + y2) + (y1 + y3), (y0 + y2) - (y1 + y3), (y0 + 4 y2) + (2 y1 + 8 y3),
-     * (y0 + 4 y2) - (2 y1 + 8 y3), y3).
+     * A (y0..y3) = (A^T)^T y, the four values at {@code src + k*step}, to six at {@code dst + k*stride},
+     * the first {@code lanes} lanes of each: (y0, (y0 + y2) + (y1 + y3), (y0 + y2) - (y1 + y3),
+     * (y0 + 4 y2) + (2 y1 + 8 y3), (y0 + 4 y2) - (2 y1 + 8 y3), y3).
      */
-    private static void a(float[] src, int from, int step, float[] dst, int at, int stride) {
+    private static void aPass(float[] src, int from, int step, float[] dst, int at, int stride, int lanes) {
+        VectorMask<Float> m = S.indexInRange(0, lanes);
         FloatVector y0 = FloatVector.fromArray(S, src, from);
         FloatVector y1 = FloatVector.fromArray(S, src, from + step);
         FloatVector y2 = FloatVector.fromArray(S, src, from + 2 * step);
@@ -462,11 +421,11 @@ final class Winograd4 {
         FloatVector od = y1.add(y3);
         FloatVector e4 = y0.add(y2.mul(4f));
         FloatVector o4 = y1.mul(2f).add(y3.mul(8f));
-        y0.intoArray(dst, at);
-        e.add(od).intoArray(dst, at + stride);
-        e.sub(od).intoArray(dst, at + 2 * stride);
-        e4.add(o4).intoArray(dst, at + 3 * stride);
-        e4.sub(o4).intoArray(dst, at + 4 * stride);
-        y3.intoArray(dst, at + 5 * stride);
+        y0.intoArray(dst, at, m);
+        e.add(od).intoArray(dst, at + stride, m);
+        e.sub(od).intoArray(dst, at + 2 * stride, m);
+        e4.add(o4).intoArray(dst, at + 3 * stride, m);
+        e4.sub(o4).intoArray(dst, at + 4 * stride, m);
+        y3.intoArray(dst, at + 5 * stride, m);
     }
 }
