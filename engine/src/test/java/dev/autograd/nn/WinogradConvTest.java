@@ -86,6 +86,33 @@ class WinogradConvTest {
         }
     }
 
+    /**
+     * A second backward through the same graph (retain_graph) reads what the first read (the
+     * transforms' workspace buffers are scratch, not state), so the gradients come out exactly twice.
+     */
+    @ParameterizedTest(name = "tile={0}")
+    @ValueSource(ints = {2, 4})
+    void retainedGraphBackwardTwice(int tile) {
+        path(tile);
+        Generator gen = new Generator(11);
+        Tensor x = Tensor.rand(gen, 2, 5, 9, 8).sub(0.5f).requiresGrad_();
+        Tensor w = Tensor.rand(gen, 4, 5, 3, 3).sub(0.5f).requiresGrad_();
+        Tensor y = Functional.conv2d(x, w, null, 1, 1);
+        Tensor g = Tensor.rand(new Generator(12), y.shape()).sub(0.5f);
+        y.backward(g, true);
+        float[] gx = x.grad().toArray();
+        float[] gw = w.grad().toArray();
+        y.backward(g);
+        float[] gx2 = x.grad().toArray();
+        float[] gw2 = w.grad().toArray();
+        for (int i = 0; i < gx.length; i++) {
+            assertEquals(2 * gx[i], gx2[i], "input gradient " + i);
+        }
+        for (int i = 0; i < gw.length; i++) {
+            assertEquals(2 * gw[i], gw2[i], "weight gradient " + i);
+        }
+    }
+
     @ParameterizedTest(name = "tile={0}")
     @ValueSource(ints = {2, 4})
     void gradcheck(int tile) {
