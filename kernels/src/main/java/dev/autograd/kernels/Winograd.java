@@ -17,6 +17,9 @@ import jdk.incubator.vector.VectorMask;
  * scattered through the same kind of table. Work is split over channels (or output channels), each
  * writing its own rows of the operands.
  *
+ * <p>{@link Winograd4} (F(4x4, 3x3)) shares the helpers: padding, tile offsets, the staging array,
+ * window gathers and scatter-adds, the parallel split.
+ *
  * <p><b>Code shape.</b> A transform's 16 (or 9) vectors go through a small staging array, and
  * every step is a loop over the rows or columns of the 4x4 (each pass one row's formula), not 16
  * unrolled expressions: C2 stops inlining the Vector API into a body with 16 gathers and their
@@ -81,7 +84,7 @@ final class Winograd {
      * column padW, zeros around (planeH >= height + padH, planeW >= width + padW).
      */
     static void pad(float[] x, int xOffset, int planes, int height, int width,
-                            int padH, int padW, int planeH, int planeW, float[] out) {
+                    int padH, int padW, int planeH, int planeW, float[] out) {
         int plane = planeH * planeW;
         split(planes, plane, (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
