@@ -99,9 +99,9 @@ final class ImageColumns {
         return new ImageColumns(xp, rows, columns, k, n);
     }
 
-    /** n rounded up to a multiple of NR, in a long until the check (the tables' sizes: k and n of a GEMM that packs). */
+    /** n rounded up to a multiple of NR (n is a convolution's k or n, at most 2^31 - 1 - NR: PanamaKernels.fromImages). */
     private static int wholePanels(int n) {
-        return Math.toIntExact(((long) n + NR - 1) / NR * NR);
+        return (int) (((long) n + NR - 1) / NR * NR);
     }
 
     private static float[] scratch(ThreadLocal<float[]> local, int size) {

@@ -1579,7 +1579,9 @@ public class PanamaKernels extends ScalarKernels {
     /** Whether a conv GEMM of this shape (m x gemmN x gemmK) packs, and its images and tables fit in arrays. */
     private static boolean fromImages(boolean transB, int m, int gemmN, int gemmK, long k, long n, int batch,
                                       int channels, int height, int width, int padH, int padW) {
-        return k <= Integer.MAX_VALUE && n <= Integer.MAX_VALUE && Gemm.packs(transB, m, gemmN, gemmK)
+        // k and n below the int limit by a panel: ImageColumns pads its tables to whole panels
+        return k <= Integer.MAX_VALUE - Gemm.NR && n <= Integer.MAX_VALUE - Gemm.NR
+                && Gemm.packs(transB, m, gemmN, gemmK)
                 && ImageColumns.paddedSize(batch, channels, height, width, padH, padW) >= 0;
     }
 
