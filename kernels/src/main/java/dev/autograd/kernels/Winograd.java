@@ -98,6 +98,20 @@ final class Winograd {
         });
     }
 
+    /**
+     * The adjoint of {@link #pad} at row and column 0: the top-left outH x outW of each of
+     * {@code planes} planes ({@code plane} floats apart, rows planeW apart) into contiguous images.
+     */
+    static void cut(float[] src, int planes, int plane, int planeW, int outH, int outW, float[] out, int outOffset) {
+        split(planes, plane, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                for (int h = 0; h < outH; h++) {
+                    System.arraycopy(src, p * plane + h * planeW, out, outOffset + (p * outH + h) * outW, outW);
+                }
+            }
+        });
+    }
+
     // ================================================================ tables
 
     /** B^T's rows as (row a, row b, sign): row i of B^T d is d[a] + sign * d[b]. */
@@ -465,14 +479,7 @@ final class Winograd {
             }
         });
         if (!even) {
-            int planes = batch * outC;
-            split(planes, plane, (p0, p1) -> {
-                for (int p = p0; p < p1; p++) {
-                    for (int h = 0; h < outH; h++) {
-                        System.arraycopy(dst, p * plane + h * planeW, out, outOffset + (p * outH + h) * outW, outW);
-                    }
-                }
-            });
+            cut(dst, batch * outC, plane, planeW, outH, outW, out, outOffset);
         }
     }
 

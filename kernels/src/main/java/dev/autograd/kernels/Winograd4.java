@@ -357,14 +357,7 @@ final class Winograd4 {
             }
         });
         if (!whole) {
-            int planes = batch * outC;
-            Winograd.split(planes, plane, (p0, p1) -> {
-                for (int p = p0; p < p1; p++) {
-                    for (int h = 0; h < outH; h++) {
-                        System.arraycopy(dst, p * plane + h * planeW, out, outOffset + (p * outH + h) * outW, outW);
-                    }
-                }
-            });
+            Winograd.cut(dst, batch * outC, plane, planeW, outH, outW, out, outOffset);
         }
     }
 
