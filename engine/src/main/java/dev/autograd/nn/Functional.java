@@ -247,16 +247,16 @@ public final class Functional {
                     }
                 } else {
                     // dcol[K, N] = W^T[K, O] x grad[O, N], then scattered back per image
-                    float[] dcol = w.columns(s.k() * (long) n);
                     if (n < INPUT_GRAD_WIDE) {
-                        // few columns: dcol^T[N, K] = grad^T x W reads W as stored, then transpose
+                        // few columns: dcol^T[N, K] = grad^T x W reads W as stored, scattered back as is
                         float[] dcolT = w.small((long) s.k() * n);
                         K.sgemm(true, false, n, s.k(), outC, 1f, gT, 0, n, wc.data(), wc.offset(), s.k(), 0f, dcolT, 0, s.k());
-                        K.copyStrided(new int[] {s.k(), n}, dcolT, 0, new int[] {1, s.k()}, dcol, 0);
+                        s.col2imTransposed(dcolT, gx);
                     } else {
+                        float[] dcol = w.columns(s.k() * (long) n);
                         K.sgemm(true, false, s.k(), n, outC, 1f, wc.data(), wc.offset(), s.k(), gT, 0, n, 0f, dcol, 0, n);
+                        s.col2im(dcol, gx);
                     }
-                    s.col2im(dcol, gx);
                 }
             }
         }, x, weight, bias);
@@ -372,6 +372,12 @@ public final class Functional {
         void im2col(Tensor xc, float[] col) {
             K.im2col(xc.data(), xc.offset(), batch, channels, height, width, kH, kW, padH, padW,
                     strideH, strideW, dilationH, dilationW, outH, outW, col, 0, n());
+        }
+
+        /** Scatter-adds the transposed columns [B*P, K] into the input gradient [B, C, H, W]. */
+        void col2imTransposed(float[] colT, float[] gx) {
+            K.col2imTransposedInto(colT, 0, k(), batch, channels, height, width, kH, kW, padH, padW,
+                    strideH, strideW, dilationH, dilationW, outH, outW, gx, 0);
         }
 
         /** Scatter-adds columns [K, B*P] into the input gradient [B, C, H, W]. */

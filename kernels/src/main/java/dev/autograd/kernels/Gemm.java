@@ -169,13 +169,14 @@ final class Gemm {
     /**
      * A convolution's weight gradient as one packed GEMM, {@code dw[outC, K] = beta dw + grad[outC, N]
      * x im2col(x)^T}, B's panels gathered from the images as in {@link #conv}: bit-identical to
-     * im2col + {@code sgemm(false, true, ...)}. Only for shapes that {@link #packs} with B transposed.
+     * im2col + {@code sgemm(false, true, ...)}. grad's rows are {@code ldGrad} apart (at least N: the
+     * columns of some images of a wider gradient). Only for shapes that {@link #packs} with B transposed.
      */
-    static void convWeightGrad(float[] grad, int gradOff, int outC, ImageColumns columns, float beta,
+    static void convWeightGrad(float[] grad, int gradOff, int ldGrad, int outC, ImageColumns columns, float beta,
                                float[] dw, int dwOff) {
         int n = columns.n();
         int k = columns.k();
-        packed(false, true, outC, k, n, 1f, grad, gradOff, n, null, 0, 0, columns.transposed(), beta, dw, dwOff, k);
+        packed(false, true, outC, k, n, 1f, grad, gradOff, ldGrad, null, 0, 0, columns.transposed(), beta, dw, dwOff, k);
     }
 
     /**

@@ -133,6 +133,23 @@ public interface Kernels {
                     int outH, int outW, float[] x, int xOffset);
 
     /**
+     * {@link #col2imInto} of a column matrix given transposed: {@code colT[colTOffset + j*ldColT + r]}
+     * is element (r, j), for the input gradient of a convolution with few columns, whose GEMM
+     * writes {@code grad^T x W} (N x K). The same additions in the same order as transposing and
+     * then {@code col2imInto}, without writing the K x N matrix.
+     */
+    default void col2imTransposedInto(float[] colT, int colTOffset, int ldColT, int batch, int channels, int height,
+                                      int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
+                                      int dilationH, int dilationW, int outH, int outW, float[] x, int xOffset) {
+        int k = channels * kH * kW;
+        int n = batch * outH * outW;
+        float[] col = new float[Math.multiplyExact(k, n)];
+        copyStrided(new int[] {k, n}, colT, colTOffset, new int[] {1, ldColT}, col, 0);
+        col2imInto(col, 0, n, batch, channels, height, width, kH, kW, padH, padW, strideH, strideW,
+                dilationH, dilationW, outH, outW, x, xOffset);
+    }
+
+    /**
      * A convolution's forward as one GEMM with the batch folded into N (groups 1, no bias):
      * {@code out[o, j] = sum_r w[o, r] * col[r, j]} for the {@link #im2col} matrix {@code col} of
      * {@code x} (K = channels*kH*kW rows, N = batch*outH*outW columns), out rows N apart from

@@ -2,6 +2,7 @@ package dev.autograd.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.autograd.kernels.Kernels.Binary;
@@ -11,6 +12,7 @@ import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -415,6 +417,85 @@ class PanamaKernelsTest {
                         oh, ow, beta, dr, 2);
                 assertClose(dr, da, 2e-6 * Math.sqrt(n) + 1e-6, "weight gradient against the reference " + Arrays.toString(v));
             }
+        }
+    }
+
+    /**
+     * The column gradient given transposed (N x K, rows ldColT apart) is scattered back with the
+     * same additions in the same order as the reference's transpose + col2im: equal bits, on top
+     * of what x held, with strides, dilation, padding past the kernel and images wider than tall.
+     */
+    @ParameterizedTest(name = "threads={0}")
+    @MethodSource("threads")
+    void col2imOfTransposedColumns(int threads) {
+        Parallel.setThreads(threads);
+        int[][] convs = {
+            // batch, channels, h, w, kH, kW, pad, stride, dilation
+            {16, 512, 2, 2, 3, 3, 1, 1, 1}, {16, 256, 4, 4, 3, 3, 1, 2, 1}, {3, 5, 7, 9, 3, 3, 2, 1, 2},
+            {2, 3, 12, 13, 7, 7, 3, 2, 1}, {1, 4, 1, 1, 3, 3, 1, 1, 1}, {4, 8, 5, 5, 1, 1, 0, 2, 1},
+        };
+        for (int[] v : convs) {
+            int batch = v[0], ch = v[1], h = v[2], w = v[3], kh = v[4], kw = v[5], pad = v[6], stride = v[7], dil = v[8];
+            int oh = (h + 2 * pad - dil * (kh - 1) - 1) / stride + 1;
+            int ow = (w + 2 * pad - dil * (kw - 1) - 1) / stride + 1;
+            int k = ch * kh * kw;
+            int n = batch * oh * ow;
+            int ld = k + 3;
+            float[] colT = random(n * ld + 2, 44, -1f, 1f);
+            float[] e = random(batch * ch * h * w + 5, 45, -1f, 1f);
+            float[] a = e.clone();
+            REF.col2imTransposedInto(colT, 2, ld, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, e, 5);
+            SIMD.col2imTransposedInto(colT, 2, ld, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, a, 5);
+            assertArrayEquals(e, a, Arrays.toString(v));
+        }
+    }
+
+    /**
+     * A small weight gradient over a long depth is cut into chunks of images (conv1 at batch 16),
+     * summed in chunk order: close to the reference, accumulating or fresh (NaN in dw not read),
+     * and the same bits on one thread and on two.
+     */
+    @Test
+    void deepWeightGradientInChunksOfImages() {
+        int saved = PanamaKernels.deepChunk;
+        PanamaKernels.deepChunk = 64;
+        try {
+            int[][] convs = {
+                // batch, channels, h, w, outC, kH, kW, pad, stride, dilation
+                {8, 3, 12, 12, 8, 3, 3, 1, 1, 1}, {9, 2, 9, 9, 5, 7, 7, 3, 2, 1}, {13, 3, 20, 20, 64, 7, 7, 3, 2, 1},
+            };
+            for (int[] v : convs) {
+                int batch = v[0], ch = v[1], h = v[2], w = v[3], outC = v[4], kh = v[5], kw = v[6], pad = v[7],
+                        stride = v[8], dil = v[9];
+                int oh = (h + 2 * pad - dil * (kh - 1) - 1) / stride + 1;
+                int ow = (w + 2 * pad - dil * (kw - 1) - 1) / stride + 1;
+                int k = ch * kh * kw;
+                int n = batch * oh * ow;
+                assertTrue(PanamaKernels.deepChunkImages(outC, k, batch, oh * ow) > 0, Arrays.toString(v));
+                float[] x = random(batch * ch * h * w + 2, 41, -1f, 1f);
+                float[] g = random(outC * n + 1, 42, -1f, 1f);
+                for (float beta : new float[] {1f, 0f}) {
+                    float[] dr = random(outC * k + 2, 43, -1f, 1f);
+                    if (beta == 0f) {
+                        Arrays.fill(dr, Float.NaN);
+                    }
+                    float[] d1 = dr.clone();
+                    float[] d2 = dr.clone();
+                    REF.conv2dWeightGrad(g, 1, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
+                            oh, ow, beta, dr, 2);
+                    Parallel.setThreads(1);
+                    SIMD.conv2dWeightGrad(g, 1, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
+                            oh, ow, beta, d1, 2);
+                    Parallel.setThreads(2);
+                    SIMD.conv2dWeightGrad(g, 1, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
+                            oh, ow, beta, d2, 2);
+                    assertArrayEquals(d1, d2, "one thread and two, beta " + beta + " " + Arrays.toString(v));
+                    assertClose(dr, d2, 2e-6 * Math.sqrt(n) + 1e-6, "against the reference, beta " + beta + " "
+                            + Arrays.toString(v));
+                }
+            }
+        } finally {
+            PanamaKernels.deepChunk = saved;
         }
     }
 
