@@ -17,8 +17,9 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Convolution building blocks on one ResNet-18 layer shape (batch 8): im2col and col2im in GB/s,
- * the whole conv forward (im2col + GEMM) in GFLOPS, max pooling and batch norm in GB/s.
+ * Convolution building blocks on one ResNet-18 layer shape (batch 8): im2col and col2im (of the
+ * column matrix and of its transpose) in GB/s, the whole conv forward (im2col + GEMM) and the weight
+ * gradient in GFLOPS, max pooling and batch norm in GB/s.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -102,6 +103,27 @@ public class ConvBenchmark {
         kernels.col2imInto(col, 0, cols, BATCH, ch, size, size, 3, 3, 1, 1, stride, stride, 1, 1, out, out, dx, 0);
         c.gbytes += 4e-9 * ((double) col.length + 2.0 * x.length);
         return dx;
+    }
+
+    /** The column gradient given transposed (N x K, as {@code grad^T x W} writes it for few columns). */
+    @Benchmark
+    public float[] col2imTransposed(Counters c) {
+        kernels.col2imTransposedInto(col, 0, k, BATCH, ch, size, size, 3, 3, 1, 1, stride, stride, 1, 1, out, out, dx, 0);
+        c.gbytes += 4e-9 * ((double) col.length + 2.0 * x.length);
+        return dx;
+    }
+
+    /**
+     * The weight gradient {@code dW = dY x im2col(x)^T} with the columns gathered from the images;
+     * at layer1's shape (64 x 576 from 25,088 positions) the SIMD kernels cut the depth into chunks
+     * of images.
+     */
+    @Benchmark
+    public float[] convWeightGrad(Counters c) {
+        kernels.conv2dWeightGrad(y, 0, ch, x, 0, BATCH, ch, size, size, 3, 3, 1, 1, stride, stride, 1, 1, out, out,
+                0f, w, 0);
+        c.gflops += 2e-9 * ch * cols * k;
+        return w;
     }
 
     @Benchmark

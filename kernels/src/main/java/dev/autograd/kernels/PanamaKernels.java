@@ -1672,6 +1672,9 @@ public class PanamaKernels extends ScalarKernels {
      * and scattered it back with {@link #col2imInto}: 0.35 + 0.49 ms for ResNet-18's layer4 at batch
      * 16 (4608 x 64), in one JVM call by call; a loop over taps and positions per plane took 0.5.
      */
+    private static final ThreadLocal<int[]> COL2IM_FROM = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<int[]> COL2IM_PAIRS = ThreadLocal.withInitial(() -> new int[0]);
+
     @Override
     public void col2imTransposedInto(float[] colT, int colTOffset, int ldColT, int batch, int channels, int height,
                                      int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
@@ -1682,8 +1685,8 @@ public class PanamaKernels extends ScalarKernels {
         int image = height * width;
         int taps = kH * kW;
         // pairs[from[e] ..< from[e + 1]]: position * taps + tap, for element e, taps ascending
-        int[] from = new int[image + 1];
-        int[] pairs = new int[Math.multiplyExact(outH * outW, taps)];
+        int[] from = Scratch.ints(COL2IM_FROM, image + 1);
+        int[] pairs = Scratch.ints(COL2IM_PAIRS, Math.multiplyExact(outH * outW, taps));
         int count = 0;
         for (int h = 0; h < height; h++) {
             for (int w = 0; w < width; w++) {
