@@ -653,9 +653,14 @@ public class ScalarKernels implements Kernels {
     @Override
     public void maxPool2dBackward(float[] grad, int gradOffset, long[] indices, int indicesOffset, int planes,
                                   int height, int width, int outH, int outW, float[] gradInput, int gradInputOffset) {
-        int plane = height * width;
-        int outPlane = outH * outW;
-        for (int p = 0; p < planes; p++) {
+        maxPoolBackwardPlanes(0, planes, grad, gradOffset, indices, indicesOffset, height * width, outH * outW,
+                gradInput, gradInputOffset);
+    }
+
+    /** {@link #maxPool2dBackward} for planes [p0, p1): each plane's additions in output order. */
+    static void maxPoolBackwardPlanes(int p0, int p1, float[] grad, int gradOffset, long[] indices, int indicesOffset,
+                                      int plane, int outPlane, float[] gradInput, int gradInputOffset) {
+        for (int p = p0; p < p1; p++) {
             for (int o = 0; o < outPlane; o++) {
                 int idx = (int) indices[indicesOffset + p * outPlane + o];
                 gradInput[gradInputOffset + p * plane + idx] += grad[gradOffset + p * outPlane + o];

@@ -277,6 +277,18 @@ class PanamaKernelsTest {
             SIMD.copyStrided(new int[] {1, rows, 1, cols}, x, 3, new int[] {7, 1, 5, ld}, r3, 2);
             assertArrayEquals(e, r3, "transpose with size-1 dimensions " + Arrays.toString(t));
         }
+        // bigger copies: a convolution's [O, B, P] -> [B, O, P], and a permutation with a strided
+        // inner dimension
+        int[][][] big = {{{16, 64, 96}, {96, 16 * 96, 1}}, {{8, 96, 100}, {1, 800, 8}}};
+        for (int[][] c : big) {
+            float[] x = random(16 * 64 * 96 + 1, 17, -1f, 1f);
+            int size = c[0][0] * c[0][1] * c[0][2];
+            float[] e = new float[size + 1];
+            float[] r = new float[size + 1];
+            REF.copyStrided(c[0], x, 1, c[1], e, 1);
+            SIMD.copyStrided(c[0], x, 1, c[1], r, 1);
+            assertArrayEquals(e, r, "big copy " + Arrays.deepToString(c));
+        }
         // a zero-size dimension copies nothing
         float[] untouched = {5f};
         SIMD.copyStrided(new int[] {1, 0, 3}, new float[4], 0, new int[] {1, 1, 1}, untouched, 0);
@@ -448,6 +460,24 @@ class PanamaKernelsTest {
             SIMD.col2imTransposedInto(colT, 2, ld, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, a, 5);
             assertArrayEquals(e, a, Arrays.toString(v));
         }
+    }
+
+    /** Max pooling's backward over enough planes to run in ranges of planes: the reference's bits. */
+    @ParameterizedTest(name = "threads={0}")
+    @MethodSource("threads")
+    void maxPoolBackwardOverManyPlanes(int threads) {
+        Parallel.setThreads(threads);
+        int planes = 1024, h = 32, w = 32, oh = 16, ow = 16;
+        float[] x = random(planes * h * w, 46, -1f, 1f);
+        float[] p = new float[planes * oh * ow];
+        long[] idx = new long[p.length];
+        REF.maxPool2d(x, 0, planes, h, w, 3, 3, 1, 1, 2, 2, 1, 1, oh, ow, p, 0, idx, 0);
+        float[] g = random(p.length + 1, 47, -1f, 1f);
+        float[] e = random(planes * h * w + 2, 48, -1f, 1f);
+        float[] a = e.clone();
+        REF.maxPool2dBackward(g, 1, idx, 0, planes, h, w, oh, ow, e, 2);
+        SIMD.maxPool2dBackward(g, 1, idx, 0, planes, h, w, oh, ow, a, 2);
+        assertArrayEquals(e, a);
     }
 
     /**
