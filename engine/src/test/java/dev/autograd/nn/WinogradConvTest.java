@@ -87,8 +87,8 @@ class WinogradConvTest {
     }
 
     /**
-     * A second backward through the same graph (retain_graph) reads what the first read (the
-     * transforms' workspace buffers are scratch, not state), so the gradients come out exactly twice.
+     * A second backward through the same graph (retain_graph) reads what the first read (the kept U
+     * and V are only read; the workspace buffers are scratch), so the gradients come out exactly twice.
      */
     @ParameterizedTest(name = "tile={0}")
     @ValueSource(ints = {2, 4})
