@@ -15,7 +15,6 @@ public final class Node {
     private int[] savedVersions;
     private String[] savedProducers;
     boolean released;
-    private Runnable onRelease;
     /** AccumulateGrad: the leaf. */
     final Tensor variable;
     /** A non-leaf output that asked for retainGrad(). */
@@ -109,18 +108,6 @@ public final class Node {
         }
     }
 
-    /**
-     * Runs {@code hook} when this node is released (after backward, unless the graph is retained):
-     * for arrays the closure keeps beside its saved tensors, handed back for reuse. Only for a node
-     * that saved tensors; a node that is never released (its graph dropped) never runs it.
-     */
-    public void onRelease(Runnable hook) {
-        if (saved == null) {
-            throw new IllegalStateException("onRelease on a node that saved no tensors");
-        }
-        onRelease = hook;
-    }
-
     /** Frees the saved tensors; a node that saved some cannot run again. */
     void release() {
         if (saved != null) {
@@ -129,11 +116,6 @@ public final class Node {
             savedProducers = null;
             fn = null;
             released = true;
-            Runnable hook = onRelease;
-            onRelease = null;
-            if (hook != null) {
-                hook.run();
-            }
         }
     }
 

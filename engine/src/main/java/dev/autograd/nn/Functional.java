@@ -131,16 +131,12 @@ public final class Functional {
         int n = s.n();
         int tile = s.winogradTile();
         boolean winograd = tile != 0;
-        // a Winograd convolution keeps its U and V for the backward (KeptOperands: back when the
-        // node is released, or at once when nothing is recorded)
-        float[] keptU = null;
-        float[] keptV = null;
         if (winograd) {
             int tiles = s.tiles(tile);
             int points = s.points(tile);
-            float[] u = keptU = KeptOperands.lend((long) points * outC * channels);
+            float[] u = ws0.kernels((long) points * outC * channels);
             K.winogradWeights(tile, wc.data(), wc.offset(), outC, channels, u);
-            float[] v = keptV = KeptOperands.lend((long) points * channels * tiles);
+            float[] v = ws0.columns((long) points * channels * tiles);
             K.winogradInput(tile, xc.data(), xc.offset(), batch, channels, height, width, padH, padW, outH, outW, v);
             float[] m = ws0.transposed((long) points * outC * tiles);
             K.sgemmBatch(points, false, false, outC, tiles, channels, 1f, u, 0, outC * channels, channels,
@@ -183,8 +179,6 @@ public final class Functional {
             addChannelBias(out, bias.contiguous(), batch, outC, s.plane());
         }
         Tensor y = Tensor.wrap(out, batch, outC, outH, outW);
-        float[] u = keptU;
-        float[] v = keptV;
         Node node = Autograd.record(y, "ConvolutionBackward0", (grad, g) -> {
             boolean needX = g.needs(0);
             boolean needW = g.needs(1);
@@ -192,7 +186,7 @@ public final class Functional {
             Workspace w = Workspace.get();
             float[] gd = grad.data(); // contiguous, offset 0, [B, O, P]
             if (winograd) {
-                winogradBackward(s, tile, gd, weight, u, v, bias != null && needB ? g.buffer(2) : null,
+                winogradBackward(s, tile, gd, xc, wc, weight, bias != null && needB ? g.buffer(2) : null,
                         needW, needX ? g.buffer(0) : null, g, w);
                 return;
             }
@@ -268,23 +262,17 @@ public final class Functional {
         }, x, weight, bias);
         if (node != null) {
             node.save(xc, wc);
-            if (winograd) {
-                node.onRelease(() -> KeptOperands.giveBack(u, v));
-            }
-        } else if (winograd) {
-            KeptOperands.giveBack(u, v);
         }
         return y;
     }
 
     /**
      * The backward of a Winograd convolution: dM = A dY A^T per tile, then the weight gradient
-     * dU_xi = dM_xi V_xi^T and G^T dU G, and the input gradient dV_xi = U_xi^T dM_xi scattered back
-     * as B dV B^T, with the forward's U and V (read only: a retained graph runs this again); the bias
-     * gradient sums the output gradient.
+     * dU_xi = dM_xi V_xi^T (V recomputed from x) and G^T dU G, and the input gradient
+     * dV_xi = U_xi^T dM_xi scattered back as B dV B^T; the bias gradient sums the output gradient.
      */
-    private static void winogradBackward(ConvShape s, int tile, float[] gd, Tensor weight, float[] u, float[] v,
-                                         float[] gb, boolean needW, float[] gx, Grads g, Workspace w) {
+    private static void winogradBackward(ConvShape s, int tile, float[] gd, Tensor xc, Tensor wc, Tensor weight, float[] gb,
+                                         boolean needW, float[] gx, Grads g, Workspace w) {
         int outC = s.outC();
         int channels = s.channels();
         int tiles = s.tiles(tile);
@@ -298,7 +286,10 @@ public final class Functional {
         }
         float[] dm = w.transposed((long) points * outC * tiles);
         K.winogradGradOutput(tile, gd, 0, s.batch(), outC, s.outH(), s.outW(), dm);
+        float[] v = w.columns((long) points * channels * tiles);
         if (needW) {
+            K.winogradInput(tile, xc.data(), xc.offset(), s.batch(), channels, s.height(), s.width(), s.padH(), s.padW(),
+                    s.outH(), s.outW(), v);
             float[] du = w.kernelGrads((long) points * outC * channels);
             K.sgemmBatch(points, false, true, outC, channels, tiles, 1f, dm, 0, outC * tiles, tiles,
                     v, 0, channels * tiles, tiles, 0f, du, 0, outC * channels, channels);
@@ -311,10 +302,11 @@ public final class Functional {
             }
         }
         if (gx != null) {
-            float[] dv = w.columns((long) points * channels * tiles);
+            float[] u = w.kernels((long) points * outC * channels);
+            K.winogradWeights(tile, wc.data(), wc.offset(), outC, channels, u);
             K.sgemmBatch(points, true, false, channels, tiles, outC, 1f, u, 0, outC * channels, channels,
-                    dm, 0, outC * tiles, tiles, 0f, dv, 0, channels * tiles, tiles);
-            K.winogradInputBackward(tile, dv, s.batch(), channels, s.height(), s.width(), s.padH(), s.padW(),
+                    dm, 0, outC * tiles, tiles, 0f, v, 0, channels * tiles, tiles);
+            K.winogradInputBackward(tile, v, s.batch(), channels, s.height(), s.width(), s.padH(), s.padW(),
                     s.outH(), s.outW(), gx, 0);
         }
     }

@@ -13,10 +13,11 @@ final class Workspace {
     private static final int COLUMNS = 0;
     private static final int TRANSPOSED = 1;
     private static final int SMALL = 2;
-    private static final int KERNEL_GRADS = 3;
+    private static final int KERNELS = 3;
+    private static final int KERNEL_GRADS = 4;
 
     /** The slots, each grown to the largest size asked of it. */
-    private final float[][] slots = {new float[0], new float[0], new float[0], new float[0]};
+    private final float[][] slots = {new float[0], new float[0], new float[0], new float[0], new float[0]};
 
     static Workspace get() {
         return LOCAL.get();
@@ -37,6 +38,11 @@ final class Workspace {
     /** Scratch for a transposed GEMM result or gradient (contents undefined). */
     float[] transposed(long size) {
         return slot(TRANSPOSED, size);
+    }
+
+    /** Scratch for a Winograd convolution's transformed weights (contents undefined). */
+    float[] kernels(long size) {
+        return slot(KERNELS, size);
     }
 
     /** Scratch for a Winograd convolution's transformed weight gradient (contents undefined). */

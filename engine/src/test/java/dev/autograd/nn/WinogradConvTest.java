@@ -113,48 +113,6 @@ class WinogradConvTest {
         }
     }
 
-    /**
-     * Each graph keeps its own U and V until its node is released: two forwards before any backward,
-     * the second graph's backward first (its arrays go back to the pool and the next forward takes
-     * them), then the first's, give what each gives alone; a weight changed in place between forward
-     * and backward is still caught.
-     */
-    @ParameterizedTest(name = "tile={0}")
-    @ValueSource(ints = {2, 4})
-    void keptOperandsStayWithTheirGraph(int tile) {
-        path(tile);
-        Generator gen = new Generator(21);
-        Tensor w = Tensor.rand(gen, 4, 5, 3, 3).sub(0.5f).requiresGrad_();
-        Tensor[] xs = new Tensor[3];
-        for (int i = 0; i < 3; i++) {
-            xs[i] = Tensor.rand(gen, 2, 5, 8, 8).sub(0.5f).requiresGrad_();
-        }
-        Tensor g = Tensor.rand(new Generator(22), 2, 4, 8, 8).sub(0.5f);
-        float[][] alone = new float[3][];
-        for (int i = 0; i < 3; i++) {
-            Functional.conv2d(xs[i], w, null, 1, 1).backward(g);
-            alone[i] = xs[i].grad().toArray();
-            xs[i].clearGrad();
-        }
-        Tensor y0 = Functional.conv2d(xs[0], w, null, 1, 1);
-        Tensor y1 = Functional.conv2d(xs[1], w, null, 1, 1);
-        y1.backward(g);
-        Tensor y2 = Functional.conv2d(xs[2], w, null, 1, 1);
-        y0.backward(g);
-        y2.backward(g);
-        for (int i = 0; i < 3; i++) {
-            org.junit.jupiter.api.Assertions.assertArrayEquals(alone[i], xs[i].grad().toArray(), "input " + i);
-        }
-        Tensor y3 = Functional.conv2d(xs[0], w, null, 1, 1);
-        try (var ignored = dev.autograd.Autograd.noGrad()) {
-            w.mul_(2f);
-        }
-        dev.autograd.AutogradException e = org.junit.jupiter.api.Assertions.assertThrows(
-                dev.autograd.AutogradException.class, () -> y3.backward(g));
-        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("modified by an inplace operation"),
-                e.getMessage());
-    }
-
     @ParameterizedTest(name = "tile={0}")
     @ValueSource(ints = {2, 4})
     void gradcheck(int tile) {
