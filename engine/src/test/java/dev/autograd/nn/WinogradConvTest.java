@@ -1,9 +1,14 @@
 package dev.autograd.nn;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.autograd.Autograd;
+import dev.autograd.AutogradException;
 import dev.autograd.Generator;
 import dev.autograd.Tensor;
 import org.junit.jupiter.api.AfterEach;
@@ -87,8 +92,8 @@ class WinogradConvTest {
     }
 
     /**
-     * A second backward through the same graph (retain_graph) reads what the first read (the kept U
-     * and V are only read; the workspace buffers are scratch), so the gradients come out exactly twice.
+     * A second backward through the same graph (retain_graph) reads what the first read (the
+     * transforms' workspace buffers are scratch, not state), so the gradients come out exactly twice.
      */
     @ParameterizedTest(name = "tile={0}")
     @ValueSource(ints = {2, 4})
@@ -111,6 +116,46 @@ class WinogradConvTest {
         for (int i = 0; i < gw.length; i++) {
             assertEquals(2 * gw[i], gw2[i], "weight gradient " + i);
         }
+    }
+
+    /**
+     * Graphs interleaved: two forwards before any backward, the second graph's backward first, a third
+     * forward between the two backwards: each input gradient is what its graph gives alone (the
+     * backward transforms again into scratch, nothing carried over between graphs); a weight changed
+     * in place between forward and backward is caught.
+     */
+    @ParameterizedTest(name = "tile={0}")
+    @ValueSource(ints = {2, 4})
+    void interleavedGraphs(int tile) {
+        path(tile);
+        Generator gen = new Generator(21);
+        Tensor w = Tensor.rand(gen, 4, 5, 3, 3).sub(0.5f).requiresGrad_();
+        Tensor[] xs = new Tensor[3];
+        for (int i = 0; i < 3; i++) {
+            xs[i] = Tensor.rand(gen, 2, 5, 8, 8).sub(0.5f).requiresGrad_();
+        }
+        Tensor g = Tensor.rand(new Generator(22), 2, 4, 8, 8).sub(0.5f);
+        float[][] alone = new float[3][];
+        for (int i = 0; i < 3; i++) {
+            Functional.conv2d(xs[i], w, null, 1, 1).backward(g);
+            alone[i] = xs[i].grad().toArray();
+            xs[i].clearGrad();
+        }
+        Tensor y0 = Functional.conv2d(xs[0], w, null, 1, 1);
+        Tensor y1 = Functional.conv2d(xs[1], w, null, 1, 1);
+        y1.backward(g);
+        Tensor y2 = Functional.conv2d(xs[2], w, null, 1, 1);
+        y0.backward(g);
+        y2.backward(g);
+        for (int i = 0; i < 3; i++) {
+            assertArrayEquals(alone[i], xs[i].grad().toArray(), "input " + i);
+        }
+        Tensor y3 = Functional.conv2d(xs[0], w, null, 1, 1);
+        try (var ignored = Autograd.noGrad()) {
+            w.mul_(2f);
+        }
+        AutogradException e = assertThrows(AutogradException.class, () -> y3.backward(g));
+        assertTrue(e.getMessage().contains("modified by an inplace operation"), e.getMessage());
     }
 
     @ParameterizedTest(name = "tile={0}")
