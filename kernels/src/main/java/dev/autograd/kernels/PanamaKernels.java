@@ -1605,6 +1605,12 @@ public class PanamaKernels extends ScalarKernels {
         }
     }
 
+    /** The largest weight gradient (floats) that {@link #conv2dWeightGrad} cuts along its depth. */
+    static final int DEEP_MAX_SIZE = 1 << 16;
+    /** Positions per chunk of {@link #conv2dWeightGrad}'s depth split; not final: tests lower it. */
+    static int deepChunk = Integer.getInteger("autograd.gemm.deepChunk", 2048);
+    private static final ThreadLocal<float[]> DEEP_PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
+
     /**
      * The weight gradient of a convolution with a small gradient (at most {@value #DEEP_MAX_SIZE}
      * floats) over a long depth (batch x positions): conv1 of ResNet-18 at batch 16, 64 x 147 from
@@ -1612,15 +1618,11 @@ public class PanamaKernels extends ScalarKernels {
      * threads (three and two), and one thread was as fast as two (3.9-4.2 against 4.2-4.5 ms,
      * alternating call by call in one JVM). Cut the depth instead: chunks of whole images of about
      * {@link #deepChunk} positions, each chunk's product into its own partial gradient, then
-     * {@code dw = sum of the partials (in chunk order) + beta dw}. The chunks follow from the shape,
-     * not the thread count, so the result is the same on any number of threads.
+     * {@code dw = sum of the partials (in chunk order) + beta dw} (2.6-2.7 ms). The chunks follow from
+     * the shape, not the thread count, so the result is the same on any number of threads.
+     *
+     * @return images per chunk, or 0 when the weight gradient is not cut (fewer than 4 chunks)
      */
-    static final int DEEP_MAX_SIZE = 1 << 16;
-    /** Positions per chunk of {@link #conv2dWeightGrad}'s depth split; not final: tests lower it. */
-    static int deepChunk = Integer.getInteger("autograd.gemm.deepChunk", 2048);
-    private static final ThreadLocal<float[]> DEEP_PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
-
-    /** Images per chunk of the depth split, or 0 when the weight gradient is not cut (fewer than 4 chunks). */
     static int deepChunkImages(int outC, long k, int batch, int plane) {
         if ((long) outC * k > DEEP_MAX_SIZE) {
             return 0;
@@ -1664,17 +1666,20 @@ public class PanamaKernels extends ScalarKernels {
         }
     }
 
+    /** {@link #col2imTransposedInto}'s tables, per thread. */
+    private static final ThreadLocal<int[]> COL2IM_FROM = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<int[]> COL2IM_PAIRS = ThreadLocal.withInitial(() -> new int[0]);
+
     /**
      * For each element of an image, the (position, tap) pairs that reach it, in tap order: then for
      * each pair a pass over the channels (x's planes and colT's columns both strided, no branches),
      * ranges of (image, channel) planes in parallel. Each element gets x + its additions in the
      * column matrix's row order, as the reference. Before, the engine transposed the K x N gradient
-     * and scattered it back with {@link #col2imInto}: 0.35 + 0.49 ms for ResNet-18's layer4 at batch
-     * 16 (4608 x 64), in one JVM call by call; a loop over taps and positions per plane took 0.5.
+     * and scattered it back with {@link #col2imInto}: 0.28-0.36 + 0.30-0.49 ms for ResNet-18's layer4
+     * at batch 16 (4608 x 64), this 0.19-0.20 (one JVM, call by call); a loop over taps and positions
+     * per plane took 0.39-0.54. Meant for few columns: at 8 x 64 x 56 x 56 it is a quarter of
+     * {@link #col2imInto}'s speed (JMH ConvBenchmark).
      */
-    private static final ThreadLocal<int[]> COL2IM_FROM = ThreadLocal.withInitial(() -> new int[0]);
-    private static final ThreadLocal<int[]> COL2IM_PAIRS = ThreadLocal.withInitial(() -> new int[0]);
-
     @Override
     public void col2imTransposedInto(float[] colT, int colTOffset, int ldColT, int batch, int channels, int height,
                                      int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
