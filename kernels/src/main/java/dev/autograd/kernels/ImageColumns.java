@@ -2,7 +2,6 @@ package dev.autograd.kernels;
 
 import static dev.autograd.kernels.Gemm.NR;
 import static dev.autograd.kernels.PanamaKernels.L;
-import static dev.autograd.kernels.PanamaKernels.PARALLEL_GRAIN;
 import static dev.autograd.kernels.PanamaKernels.S;
 
 import jdk.incubator.vector.FloatVector;
@@ -54,25 +53,7 @@ final class ImageColumns {
         int plane = hp * wp;
         int planes = batch * channels;
         float[] xp = scratch(PADDED, planes * plane);
-        Parallel.RangeBody pad = (p0, p1) -> {
-            for (int q = p0; q < p1; q++) {
-                int dst = q * plane;
-                java.util.Arrays.fill(xp, dst, dst + plane, 0f);
-                int src = xOffset + q * height * width;
-                for (int h = 0; h < height; h++) {
-                    int d = dst + (h + padH) * wp + padW;
-                    int s = src + h * width;
-                    for (int w = 0; w < width; w++) {
-                        xp[d + w] = x[s + w];
-                    }
-                }
-            }
-        };
-        if ((long) planes * plane < PARALLEL_GRAIN) {
-            pad.run(0, planes);
-        } else {
-            Parallel.forRange(planes, Math.max(1, PARALLEL_GRAIN / plane), 1, pad);
-        }
+        Winograd.pad(x, xOffset, planes, height, width, padH, padW, hp, wp, xp);
         // the tables padded with zeros to whole panels: a partial panel's gathers mask their lanes
         // past the end, whose offsets are checked all the same
         int k = channels * kH * kW;
