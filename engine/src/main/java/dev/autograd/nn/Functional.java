@@ -67,6 +67,14 @@ public final class Functional {
      */
     static int winograd4MinTiles = Integer.getInteger("autograd.winograd4MinTiles", 64);
 
+    /**
+     * Convolutions of images so small that most of the column matrix is padding run by classes of
+     * output positions, skipping the taps on padding, where the kernels say it pays
+     * ({@code Kernels.tapsPay}: ResNet-18's layer4 at 64x64 inputs from batch 8). Not final: the
+     * tests turn it off to compare with the GEMM path.
+     */
+    static boolean tapConvs = true;
+
     private Functional() {
     }
 
@@ -131,6 +139,8 @@ public final class Functional {
         int n = s.n();
         int tile = s.winogradTile();
         boolean winograd = tile != 0;
+        boolean taps = !winograd && tapConvs && K.tapsPay(batch, height, width, kH, kW, padH, padW, strideH, strideW,
+                dilationH, dilationW, outH, outW);
         if (winograd) {
             int tiles = s.tiles(tile);
             int points = s.points(tile);
@@ -142,6 +152,9 @@ public final class Functional {
             K.sgemmBatch(points, false, false, outC, tiles, channels, 1f, u, 0, outC * channels, channels,
                     v, 0, channels * tiles, tiles, 0f, m, 0, outC * tiles, tiles);
             K.winogradOutput(tile, m, batch, outC, outH, outW, out, 0);
+        } else if (taps) {
+            K.conv2dTaps(wc.data(), wc.offset(), outC, xc.data(), xc.offset(), batch, channels, height, width, kH, kW,
+                    padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, out, 0);
         } else if (s.isPointwise() && batch == 1) {
             // a 1x1 stride-1 convolution of one image is a plain GEMM on the input: no columns
             K.sgemm(false, false, outC, n, channels, 1f, wc.data(), wc.offset(), channels,
@@ -226,7 +239,10 @@ public final class Functional {
             }
             if (needX) {
                 float[] gx = g.buffer(0);
-                if (s.isPointwise() && batch == 1) {
+                if (taps) {
+                    K.conv2dTapsInputGrad(wc.data(), wc.offset(), outC, gd, 0, batch, channels, height, width, kH, kW,
+                            padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, gx, 0);
+                } else if (s.isPointwise() && batch == 1) {
                     K.sgemm(true, false, channels, n, outC, 1f, wc.data(), wc.offset(), channels, gT, 0, n, 1f, gx, 0, n);
                 } else if (s.transposesAsConv() && n >= WIDE && TRANSPOSED_CONV_RATIO * outC <= n) {
                     // stride 1: the input gradient is the convolution of the output gradient (as an image

@@ -447,6 +447,14 @@ final class Gemm {
      * column. Needs L >= 8.
      */
     static void transpose8(float[] a, int src, int lda, float[] out, int dst, int ldo) {
+        transpose8(a, src, lda, out, dst, ldo, null, 0);
+    }
+
+    /**
+     * {@link #transpose8} with column c's eight values to {@code out[dst + rows[rowsOff + c] ..]}
+     * when {@code rows} is not null: the columns land in any order of rows (ldo unused).
+     */
+    static void transpose8(float[] a, int src, int lda, float[] out, int dst, int ldo, int[] rows, int rowsOff) {
         FloatVector r0 = FloatVector.fromArray(S, a, src);
         FloatVector r1 = FloatVector.fromArray(S, a, src + lda);
         FloatVector r2 = FloatVector.fromArray(S, a, src + 2 * lda);
@@ -464,26 +472,30 @@ final class Gemm {
         FloatVector b4 = LO2.selectFrom(a4, a6), b5 = HI2.selectFrom(a4, a6);
         FloatVector b6 = LO2.selectFrom(a5, a7), b7 = HI2.selectFrom(a5, a7);
         int cols = L / 8;
-        int step = cols * ldo;
-        store8(LO4.selectFrom(b0, b4), out, dst, ldo);
-        store8(HI4.selectFrom(b0, b4), out, dst + step, ldo);
-        store8(LO4.selectFrom(b1, b5), out, dst + 2 * step, ldo);
-        store8(HI4.selectFrom(b1, b5), out, dst + 3 * step, ldo);
-        store8(LO4.selectFrom(b2, b6), out, dst + 4 * step, ldo);
-        store8(HI4.selectFrom(b2, b6), out, dst + 5 * step, ldo);
-        store8(LO4.selectFrom(b3, b7), out, dst + 6 * step, ldo);
-        store8(HI4.selectFrom(b3, b7), out, dst + 7 * step, ldo);
+        store8(LO4.selectFrom(b0, b4), out, dst, ldo, rows, rowsOff);
+        store8(HI4.selectFrom(b0, b4), out, dst, ldo, rows, rowsOff + cols);
+        store8(LO4.selectFrom(b1, b5), out, dst, ldo, rows, rowsOff + 2 * cols);
+        store8(HI4.selectFrom(b1, b5), out, dst, ldo, rows, rowsOff + 3 * cols);
+        store8(LO4.selectFrom(b2, b6), out, dst, ldo, rows, rowsOff + 4 * cols);
+        store8(HI4.selectFrom(b2, b6), out, dst, ldo, rows, rowsOff + 5 * cols);
+        store8(LO4.selectFrom(b3, b7), out, dst, ldo, rows, rowsOff + 6 * cols);
+        store8(HI4.selectFrom(b3, b7), out, dst, ldo, rows, rowsOff + 7 * cols);
     }
 
-    /** Lane group q (8 floats) of v to {@code out[at + q*ldo ..]}: one store when the groups are contiguous. */
-    private static void store8(FloatVector v, float[] out, int at, int ldo) {
-        if (ldo == 8 || L == 8) {
-            v.intoArray(out, at);
+    /**
+     * Lane group q (8 floats, column {@code col + q}) of v to {@code out[dst + (col + q)*ldo ..]}, or
+     * to {@code out[dst + rows[col + q] ..]} when rows is not null: one store when the groups are
+     * contiguous.
+     */
+    private static void store8(FloatVector v, float[] out, int dst, int ldo, int[] rows, int col) {
+        if (rows == null && (ldo == 8 || L == 8)) {
+            v.intoArray(out, dst + col * ldo);
             return;
         }
         for (int q = 0; q < L / 8; q++) {
-            // lanes 8q..8q+7 land at at + q*ldo .. +8: the vector's offset is 8q below that
-            v.intoArray(out, at + q * ldo - 8 * q, EIGHTS[q]);
+            // lanes 8q..8q+7 land at the column's place: the vector's offset is 8q below that
+            int at = dst + (rows == null ? (col + q) * ldo : rows[col + q]);
+            v.intoArray(out, at - 8 * q, EIGHTS[q]);
         }
     }
 

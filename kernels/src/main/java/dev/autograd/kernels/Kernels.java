@@ -188,6 +188,51 @@ public interface Kernels {
     }
 
     /**
+     * Whether {@link #conv2dTaps} and {@link #conv2dTapsInputGrad} pay for this shape: images so small
+     * that most of the column matrix is padding (ResNet-18's layer4 at 64x64 inputs). The reference
+     * says no; the SIMD kernels compare their work with the full GEMM's.
+     */
+    default boolean tapsPay(int batch, int height, int width, int kH, int kW, int padH, int padW, int strideH,
+                            int strideW, int dilationH, int dilationW, int outH, int outW) {
+        return false;
+    }
+
+    /**
+     * A convolution's forward (groups 1, no bias) into {@code out[batch, outC, outH, outW]}, overwritten:
+     * {@link #conv2dGemm} with the output's [outC, batch] axes swapped. The SIMD kernels skip the
+     * taps that fall on padding (see {@link #tapsPay}).
+     */
+    default void conv2dTaps(float[] w, int wOffset, int outC, float[] x, int xOffset, int batch, int channels,
+                            int height, int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
+                            int dilationH, int dilationW, int outH, int outW, float[] out, int outOffset) {
+        int plane = outH * outW;
+        float[] o = new float[Math.multiplyExact(outC, batch * plane)];
+        conv2dGemm(w, wOffset, outC, x, xOffset, batch, channels, height, width, kH, kW, padH, padW, strideH, strideW,
+                dilationH, dilationW, outH, outW, o, 0);
+        copyStrided(new int[] {batch, outC, plane}, o, 0, new int[] {plane, batch * plane, 1}, out, outOffset);
+    }
+
+    /**
+     * A convolution's input gradient, added into {@code gx[batch, channels, height, width]}, from the
+     * output gradient {@code grad[batch, outC, outH, outW]}: {@code col2im(W^T grad)} as
+     * {@link #col2imInto} adds it. The SIMD kernels skip the taps that fall on padding.
+     */
+    default void conv2dTapsInputGrad(float[] w, int wOffset, int outC, float[] grad, int gradOffset, int batch,
+                                     int channels, int height, int width, int kH, int kW, int padH, int padW,
+                                     int strideH, int strideW, int dilationH, int dilationW, int outH, int outW,
+                                     float[] gx, int gxOffset) {
+        int plane = outH * outW;
+        int k = channels * kH * kW;
+        int n = batch * plane;
+        float[] gT = new float[Math.multiplyExact(outC, n)];
+        copyStrided(new int[] {outC, batch, plane}, grad, gradOffset, new int[] {plane, outC * plane, 1}, gT, 0);
+        float[] dcol = new float[Math.multiplyExact(k, n)];
+        sgemm(true, false, k, n, outC, 1f, w, wOffset, k, gT, 0, n, 0f, dcol, 0, n);
+        col2imInto(dcol, 0, n, batch, channels, height, width, kH, kW, padH, padW, strideH, strideW, dilationH,
+                dilationW, outH, outW, gx, gxOffset);
+    }
+
+    /**
      * {@code count} independent products {@code C_i = alpha * op(A_i) * op(B_i) + beta * C_i}, where
      * {@code A_i} starts at {@code aOffset + i*strideA} (likewise B and C), each as {@link #sgemm}.
      * The SIMD kernels run whole products on different threads (the Winograd convolution's 16).

@@ -1605,6 +1605,49 @@ public class PanamaKernels extends ScalarKernels {
         }
     }
 
+    /**
+     * By classes of output positions when their products come to at most {@link TapConv#MAX_WORK} of
+     * the full GEMM's: every class's rows are padded to whole MR panels, so a class of fewer rows than
+     * MR (a batch below 8 at layer4) wastes what the skipped taps save.
+     */
+    @Override
+    public boolean tapsPay(int batch, int height, int width, int kH, int kW, int padH, int padW, int strideH,
+                           int strideW, int dilationH, int dilationW, int outH, int outW) {
+        return batch > 0 && outH > 0 && outW > 0 && kH <= 31 && kW <= 31
+                && TapConv.mayPay(height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW)
+                && new TapConv.Plan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW,
+                        outH, outW).pays();
+    }
+
+    @Override
+    public void conv2dTaps(float[] w, int wOffset, int outC, float[] x, int xOffset, int batch, int channels,
+                           int height, int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
+                           int dilationH, int dilationW, int outH, int outW, float[] out, int outOffset) {
+        if (!tapsPay(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW)
+                || outC <= 0 || channels <= 0) {
+            super.conv2dTaps(w, wOffset, outC, x, xOffset, batch, channels, height, width, kH, kW, padH, padW,
+                    strideH, strideW, dilationH, dilationW, outH, outW, out, outOffset);
+            return;
+        }
+        TapConv.forward(new TapConv.Plan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH,
+                dilationW, outH, outW), w, wOffset, outC, x, xOffset, channels, height, width, out, outOffset);
+    }
+
+    @Override
+    public void conv2dTapsInputGrad(float[] w, int wOffset, int outC, float[] grad, int gradOffset, int batch,
+                                    int channels, int height, int width, int kH, int kW, int padH, int padW,
+                                    int strideH, int strideW, int dilationH, int dilationW, int outH, int outW,
+                                    float[] gx, int gxOffset) {
+        if (!tapsPay(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW)
+                || outC <= 0 || channels <= 0) {
+            super.conv2dTapsInputGrad(w, wOffset, outC, grad, gradOffset, batch, channels, height, width, kH, kW,
+                    padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, gx, gxOffset);
+            return;
+        }
+        TapConv.inputGrad(new TapConv.Plan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH,
+                dilationW, outH, outW), w, wOffset, outC, grad, gradOffset, channels, height, width, gx, gxOffset);
+    }
+
     /** The largest weight gradient (floats) that {@link #conv2dWeightGrad} cuts along its depth. */
     static final int DEEP_MAX_SIZE = 1 << 16;
     /** Positions per chunk of {@link #conv2dWeightGrad}'s depth split; not final: tests lower it. */

@@ -462,6 +462,69 @@ class PanamaKernelsTest {
         }
     }
 
+    /**
+     * Convolutions of small images by classes of output positions ({@link TapConv}): forward and
+     * input gradient close to the reference (the GEMM on im2col), the input gradient added to what
+     * gx held; the same bits on one thread and on two. Shapes where the classes pay (the kernels
+     * would otherwise take the reference's way): layer4 at batch 16 with channel counts that leave
+     * partial panels and blocks, a 1x1 image (only the centre tap), a class with no tap at all (a
+     * 1x1 kernel over padding), dilation, stride, a batch that leaves padding rows in the panels.
+     */
+    @Test
+    void convolutionByTapClasses() {
+        int[][] convs = {
+            // batch, channels, outC, h, w, kH, kW, pad, stride, dilation
+            {16, 40, 70, 2, 2, 3, 3, 1, 1, 1}, {16, 512, 64, 2, 2, 3, 3, 1, 1, 1}, {8, 17, 33, 1, 1, 3, 3, 1, 1, 1},
+            {8, 16, 9, 1, 1, 1, 1, 1, 1, 1}, {9, 6, 40, 3, 2, 3, 3, 2, 1, 2}, {12, 5, 7, 3, 3, 5, 5, 2, 2, 1},
+            {8, 3, 32, 2, 3, 3, 2, 2, 1, 1},
+        };
+        for (int[] v : convs) {
+            int batch = v[0], ch = v[1], outC = v[2], h = v[3], w = v[4], kh = v[5], kw = v[6], pad = v[7];
+            int stride = v[8], dil = v[9];
+            int oh = (h + 2 * pad - dil * (kh - 1) - 1) / stride + 1;
+            int ow = (w + 2 * pad - dil * (kw - 1) - 1) / stride + 1;
+            String what = Arrays.toString(v);
+            assertTrue(SIMD.tapsPay(batch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow), what);
+            int k = ch * kh * kw;
+            float[] wt = random(outC * k + 3, 50, -1f, 1f);
+            float[] x = random(batch * ch * h * w + 2, 51, -1f, 1f);
+            float[] g = random(batch * outC * oh * ow + 4, 52, -1f, 1f);
+            float[] gx0 = random(batch * ch * h * w + 1, 53, -1f, 1f);
+            float[] e = new float[batch * outC * oh * ow + 5];
+            REF.conv2dTaps(wt, 3, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow, e, 5);
+            float[] eg = gx0.clone();
+            REF.conv2dTapsInputGrad(wt, 3, outC, g, 4, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
+                    oh, ow, eg, 1);
+            float[] firstOut = null;
+            float[] firstGrad = null;
+            for (int threads : new int[] {1, 2}) {
+                Parallel.setThreads(threads);
+                float[] a = new float[e.length];
+                Arrays.fill(a, Float.NaN); // overwritten, never read
+                SIMD.conv2dTaps(wt, 3, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow,
+                        a, 5);
+                float[] ag = gx0.clone();
+                SIMD.conv2dTapsInputGrad(wt, 3, outC, g, 4, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
+                        oh, ow, ag, 1);
+                float[] expectedOut = e.clone();
+                Arrays.fill(expectedOut, 0, 5, Float.NaN);
+                assertClose(expectedOut, a, 2e-6 * Math.sqrt(k) + 1e-6, "output " + what);
+                assertClose(eg, ag, 2e-6 * Math.sqrt(outC * kh * kw) + 1e-6, "input gradient " + what);
+                if (firstOut == null) {
+                    firstOut = a;
+                    firstGrad = ag;
+                } else {
+                    assertArrayEquals(firstOut, a, "1 against 2 threads " + what);
+                    assertArrayEquals(firstGrad, ag, "1 against 2 threads " + what);
+                }
+            }
+        }
+        // where they do not pay: a batch too small to fill the panels, larger images
+        assertTrue(!SIMD.tapsPay(4, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2));
+        assertTrue(!SIMD.tapsPay(16, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4));
+        assertTrue(!REF.tapsPay(16, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2));
+    }
+
     /** Max pooling's backward over enough planes to run in ranges of planes: the reference's bits. */
     @ParameterizedTest(name = "threads={0}")
     @MethodSource("threads")
