@@ -35,8 +35,13 @@ import jdk.incubator.vector.FloatVector;
  */
 final class TapConv {
 
-    /** Used when a plan's multiply-adds are at most this fraction of the full GEMM's. */
-    static final double MAX_WORK = 0.6;
+    /**
+     * Used when a plan's multiply-adds are at most this fraction of the full GEMM's. At 0.6 layer4's
+     * first convolution (stride 2 from 4x4, 0.69) kept the GEMM; taking it too, the B=16 step ran
+     * p25 113.2 against 116.2 and 112.6 against 113.0 ms, and B=8 (with layer3's 4x4 convolutions,
+     * not Winograd at that batch) 81.2 against 83.3 (step by step in one JVM).
+     */
+    static final double MAX_WORK = 0.7;
 
     private TapConv() {
     }

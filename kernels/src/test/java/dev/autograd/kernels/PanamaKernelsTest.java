@@ -521,7 +521,8 @@ class PanamaKernelsTest {
         }
         // where they do not pay: a batch too small to fill the panels, larger images
         assertTrue(!SIMD.tapsPay(4, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2));
-        assertTrue(!SIMD.tapsPay(16, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4));
+        assertTrue(!SIMD.tapsPay(16, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8));
+        assertTrue(SIMD.tapsPay(16, 4, 4, 3, 3, 1, 1, 2, 2, 1, 1, 2, 2)); // layer4's first, stride 2
         assertTrue(!REF.tapsPay(16, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2));
     }
 
