@@ -34,8 +34,13 @@ public class PanamaKernels extends ScalarKernels {
     static final VectorSpecies<Integer> SI = VectorSpecies.of(int.class, S.vectorShape());
     static final int L = S.length();
 
-    /** Elementwise jobs below this many elements stay on the calling thread (fork/join costs ~10 us). */
-    static final int PARALLEL_GRAIN = 1 << 16;
+    /**
+     * Elementwise jobs below this many elements stay on the calling thread. 1 << 16 dates from a
+     * ForkJoinPool (about 10 us per job); with the spinning workers of {@link Parallel} a job starts
+     * within a microsecond, and 1 << 14 took the B=1 step from p25 24.2 to 23.2 ms (median 25.5 to
+     * 24.6), B=16 115.1 to 113.9 (median equal), step by step in one JVM; 1 << 13 was no different.
+     */
+    static final int PARALLEL_GRAIN = 1 << 14;
 
     static VectorSpecies<Float> species(int bits) {
         int preferred = FloatVector.SPECIES_PREFERRED.vectorBitSize();
