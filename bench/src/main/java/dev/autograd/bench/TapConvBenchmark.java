@@ -2,11 +2,9 @@ package dev.autograd.bench;
 
 import dev.autograd.kernels.Kernels;
 import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -61,26 +59,15 @@ public class TapConvBenchmark {
         dcolT = new float[K * n];
     }
 
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    public static class Counters {
-        public double gflops;
-
-        @Setup(Level.Iteration)
-        public void reset() {
-            gflops = 0;
-        }
-    }
-
     @Benchmark
-    public float[] forwardTaps(Counters c) {
+    public float[] forwardTaps(ConvBenchmark.Counters c) {
         kernels.conv2dTaps(w, 0, CH, x, 0, batch, CH, SIZE, SIZE, 3, 3, 1, 1, 1, 1, 1, 1, SIZE, SIZE, out, 0);
         c.gflops += 2e-9 * CH * K * n;
         return out;
     }
 
     @Benchmark
-    public float[] forwardGemm(Counters c) {
+    public float[] forwardGemm(ConvBenchmark.Counters c) {
         kernels.conv2dGemm(w, 0, CH, x, 0, batch, CH, SIZE, SIZE, 3, 3, 1, 1, 1, 1, 1, 1, SIZE, SIZE, o, 0);
         kernels.copyStrided(new int[] {batch, CH, P}, o, 0, new int[] {P, n, 1}, out, 0);
         c.gflops += 2e-9 * CH * K * n;
@@ -88,14 +75,14 @@ public class TapConvBenchmark {
     }
 
     @Benchmark
-    public float[] inputGradTaps(Counters c) {
+    public float[] inputGradTaps(ConvBenchmark.Counters c) {
         kernels.conv2dTapsInputGrad(w, 0, CH, grad, 0, batch, CH, SIZE, SIZE, 3, 3, 1, 1, 1, 1, 1, 1, SIZE, SIZE, dx, 0);
         c.gflops += 2e-9 * CH * K * n;
         return dx;
     }
 
     @Benchmark
-    public float[] inputGradGemm(Counters c) {
+    public float[] inputGradGemm(ConvBenchmark.Counters c) {
         kernels.copyStrided(new int[] {CH, batch, P}, grad, 0, new int[] {P, CH * P, 1}, gT, 0);
         kernels.sgemm(true, false, n, K, CH, 1f, gT, 0, n, w, 0, K, 0f, dcolT, 0, K);
         kernels.col2imTransposedInto(dcolT, 0, K, batch, CH, SIZE, SIZE, 3, 3, 1, 1, 1, 1, 1, 1, SIZE, SIZE, dx, 0);
