@@ -71,8 +71,7 @@ public final class Functional {
      * Convolutions of images so small that most of the column matrix is padding run by classes of
      * output positions, skipping the taps on padding, where the kernels say it pays
      * ({@code Kernels.tapsPay}: ResNet-18's layer4 at 64x64 inputs from batch 8, its layer3 too when
-     * that is not Winograd). Not final: the
-     * tests turn it off to compare with the GEMM path.
+     * that is not Winograd). Not final: the tests turn it off to compare with the GEMM path.
      */
     static boolean tapConvs = true;
 

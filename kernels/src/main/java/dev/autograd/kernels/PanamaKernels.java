@@ -1613,12 +1613,14 @@ public class PanamaKernels extends ScalarKernels {
     /**
      * By classes of output positions when their products come to at most {@link TapConv#MAX_WORK} of
      * the full GEMM's: every class's rows are padded to whole MR panels, so a class of fewer rows than
-     * MR (a batch below 8 at layer4) wastes what the skipped taps save.
+     * MR (a batch below 8 at layer4) wastes what the skipped taps save. Plans are for small images:
+     * at most {@link #TAP_PLAN_MAX} (position, tap) pairs.
      */
     @Override
     public boolean tapsPay(int batch, int height, int width, int kH, int kW, int padH, int padW, int strideH,
                            int strideW, int dilationH, int dilationW, int outH, int outW) {
         return batch > 0 && outH > 0 && outW > 0 && kH <= 31 && kW <= 31
+                && (long) outH * outW * kH * kW <= TAP_PLAN_MAX
                 && TapConv.mayPay(height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW)
                 && new TapConv.Plan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW,
                         outH, outW).pays();
@@ -1652,6 +1654,9 @@ public class PanamaKernels extends ScalarKernels {
         TapConv.inputGrad(new TapConv.Plan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH,
                 dilationW, outH, outW), w, wOffset, outC, grad, gradOffset, channels, height, width, gx, gxOffset);
     }
+
+    /** The most (position, tap) pairs of a {@link TapConv.Plan}. */
+    static final int TAP_PLAN_MAX = 1 << 16;
 
     /** The largest weight gradient (floats) that {@link #conv2dWeightGrad} cuts along its depth. */
     static final int DEEP_MAX_SIZE = 1 << 16;

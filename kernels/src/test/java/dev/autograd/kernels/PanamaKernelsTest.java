@@ -524,6 +524,8 @@ class PanamaKernelsTest {
         assertTrue(!SIMD.tapsPay(16, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8));
         assertTrue(SIMD.tapsPay(16, 4, 4, 3, 3, 1, 1, 2, 2, 1, 1, 2, 2)); // layer4's first, stride 2
         assertTrue(!REF.tapsPay(16, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2));
+        // mostly padding but too many positions for a plan: a 1x1 image padded by 1000
+        assertTrue(!SIMD.tapsPay(16, 1, 1, 3, 3, 1000, 1000, 1, 1, 1, 1, 1999, 1999));
     }
 
     /** Max pooling's backward over enough planes to run in ranges of planes: the reference's bits. */
