@@ -20,6 +20,13 @@ Outputs (committed, small), under engine/src/test/resources/nn/:
   resnet18_state_dict.txt        torchvision resnet18()'s state_dict: "<key> <dtype> <shape>" per line.
   optim_steps.json               SGD / Adam / AdamW trajectories over a few steps for several settings.
   grad_fn_names.txt              grad_fn names PyTorch 1.13 gives the nn ops.
+  conv_small_images.safetensors  F.conv2d forward and backward on images so small that most taps fall
+                                 on padding (the kernels' tap-class path): per case <case>.x, .weight,
+                                 .bias, .grad_out (the upstream gradient), .out, .grad_x, .grad_weight,
+                                 .grad_bias; __metadata__ "cases" (stride, padding per case) and
+                                 "spread" (float32 against float64, per tensor).
+
+Only some of them: /usr/bin/python3 tools/make_resnet_fixtures.py conv
 """
 import json
 import os
@@ -265,8 +272,57 @@ def bn_error():
         print("BatchNorm one value per channel:", type(e).__name__, e)
 
 
+def conv_fixture():
+    """Small-image convolutions: layer4's 2x2 at batch 8 and 16, its stride-2 entry, a 1x1 image."""
+    torch.manual_seed(1)
+    # name: (batch, channels, out channels, height, width, kernel, stride, padding)
+    cases = {
+        "layer4": (16, 24, 20, 2, 2, 3, 1, 1),
+        "layer4_b8": (8, 17, 33, 2, 2, 3, 1, 1),
+        "stride2": (8, 12, 16, 4, 4, 3, 2, 1),
+        "one_pixel": (12, 9, 7, 1, 1, 3, 1, 1),
+    }
+    tensors = {}
+    spreads = {}
+    meta_cases = {}
+    for name, (b, c, o, h, w, k, stride, pad) in cases.items():
+        x = torch.rand(b, c, h, w) - 0.5
+        weight = torch.rand(o, c, k, k) - 0.5
+        bias = torch.rand(o) - 0.5
+        results = {}
+        for dtype in (torch.float32, torch.float64):
+            xs = x.detach().clone().to(dtype).requires_grad_()
+            ws = weight.detach().clone().to(dtype).requires_grad_()
+            bs = bias.detach().clone().to(dtype).requires_grad_()
+            out = F.conv2d(xs, ws, bs, stride=stride, padding=pad)
+            if dtype == torch.float32:
+                grad_out = torch.rand(out.shape) - 0.5
+            out.backward(grad_out.to(dtype))
+            results[dtype] = {"out": out.detach(), "grad_x": xs.grad, "grad_weight": ws.grad, "grad_bias": bs.grad}
+        tensors[name + ".x"] = x
+        tensors[name + ".weight"] = weight
+        tensors[name + ".bias"] = bias
+        tensors[name + ".grad_out"] = grad_out
+        for key, t in results[torch.float32].items():
+            tensors[name + "." + key] = t
+            spreads[name + "." + key] = spread(t, results[torch.float64][key])
+        meta_cases[name] = {"stride": stride, "padding": pad}
+    path = os.path.join(OUT, "conv_small_images.safetensors")
+    write_safetensors(path, tensors, {
+        "description": "F.conv2d forward and backward (upstream gradient grad_out) on small images",
+        "torch": torch.__version__,
+        "cases": json.dumps(meta_cases, sort_keys=True),
+        "spread": json.dumps(spreads, sort_keys=True),
+    })
+    print(f"{path}: {os.path.getsize(path)} bytes, cases {list(cases)}")
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ["conv"]:
+        conv_fixture()
+        sys.exit(0)
+    conv_fixture()
     resnet_fixture()
     resnet18_keys()
     optim_fixture()
