@@ -1619,25 +1619,35 @@ public class PanamaKernels extends ScalarKernels {
     @Override
     public boolean tapsPay(int batch, int height, int width, int kH, int kW, int padH, int padW, int strideH,
                            int strideW, int dilationH, int dilationW, int outH, int outW) {
-        return batch > 0 && outH > 0 && outW > 0 && kH <= 31 && kW <= 31
-                && (long) outH * outW * kH * kW <= TAP_PLAN_MAX
-                && TapConv.mayPay(height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW)
-                && new TapConv.Plan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW,
-                        outH, outW).pays();
+        return tapPlan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW)
+                != null;
+    }
+
+    /** The classes of this shape when they pay ({@link #tapsPay}), else null. */
+    private static TapConv.Plan tapPlan(int batch, int height, int width, int kH, int kW, int padH, int padW,
+                                        int strideH, int strideW, int dilationH, int dilationW, int outH, int outW) {
+        if (batch <= 0 || outH <= 0 || outW <= 0 || kH > 31 || kW > 31 || (long) outH * outW * kH * kW > TAP_PLAN_MAX
+                || !TapConv.mayPay(height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH,
+                        outW)) {
+            return null;
+        }
+        TapConv.Plan plan = new TapConv.Plan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH,
+                dilationW, outH, outW);
+        return plan.pays() ? plan : null;
     }
 
     @Override
     public void conv2dTaps(float[] w, int wOffset, int outC, float[] x, int xOffset, int batch, int channels,
                            int height, int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
                            int dilationH, int dilationW, int outH, int outW, float[] out, int outOffset) {
-        if (!tapsPay(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW)
-                || outC <= 0 || channels <= 0) {
+        TapConv.Plan plan = tapPlan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW,
+                outH, outW);
+        if (plan == null || outC <= 0 || channels <= 0) {
             super.conv2dTaps(w, wOffset, outC, x, xOffset, batch, channels, height, width, kH, kW, padH, padW,
                     strideH, strideW, dilationH, dilationW, outH, outW, out, outOffset);
             return;
         }
-        TapConv.forward(new TapConv.Plan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH,
-                dilationW, outH, outW), w, wOffset, outC, x, xOffset, channels, height, width, out, outOffset);
+        TapConv.forward(plan, w, wOffset, outC, x, xOffset, channels, height, width, out, outOffset);
     }
 
     @Override
@@ -1645,14 +1655,14 @@ public class PanamaKernels extends ScalarKernels {
                                     int channels, int height, int width, int kH, int kW, int padH, int padW,
                                     int strideH, int strideW, int dilationH, int dilationW, int outH, int outW,
                                     float[] gx, int gxOffset) {
-        if (!tapsPay(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW)
-                || outC <= 0 || channels <= 0) {
+        TapConv.Plan plan = tapPlan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW,
+                outH, outW);
+        if (plan == null || outC <= 0 || channels <= 0) {
             super.conv2dTapsInputGrad(w, wOffset, outC, grad, gradOffset, batch, channels, height, width, kH, kW,
                     padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, gx, gxOffset);
             return;
         }
-        TapConv.inputGrad(new TapConv.Plan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH,
-                dilationW, outH, outW), w, wOffset, outC, grad, gradOffset, channels, height, width, gx, gxOffset);
+        TapConv.inputGrad(plan, w, wOffset, outC, grad, gradOffset, channels, height, width, gx, gxOffset);
     }
 
     /** The most (position, tap) pairs of a {@link TapConv.Plan}. */
