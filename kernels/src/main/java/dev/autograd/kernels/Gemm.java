@@ -38,7 +38,9 @@ import jdk.incubator.vector.VectorMask;
  *
  * <p><b>Threads.</b> Big products with both sides above 256 ({@link #SHARED_MIN_SIDE}, {@link #shared})
  * pack each B panel once, together, then hand out (row block, column range) tasks against it;
- * the others cut C into strips (of rows or columns) with one task each. Either way every element of C is computed by one task, with the same depth
+ * the others cut C into strips of rows or columns, about four per thread, taken from one counter,
+ * each thread packing the uncut operand whole once ({@link #balanced}; one strip per thread when
+ * that operand is over {@value #WHOLE_MAX} floats). Either way every element of C is computed by one task, with the same depth
  * blocks and FMA order as on one thread: results are bit-identical for every thread count.
  */
 final class Gemm {
@@ -95,7 +97,8 @@ final class Gemm {
     /** Products with fewer multiply-adds stay on one thread. */
     static final long PARALLEL_FLOPS = 1L << 18;
 
-    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][]);
+    /** Per thread: 0 an A block, 1 a B panel, 2 an edge tile, 3 {@link #shared}'s A, 4 {@link #balanced}'s whole operand. */
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[5][]);
 
     private Gemm() {
     }
@@ -208,6 +211,12 @@ final class Gemm {
         int align = alongM ? MR : NR;
         int extent = alongM ? m : n;
         int units = (extent + align - 1) / align;
+        long whole = alongM ? (long) roundUp(n, NR) * k : (long) roundUp(m, MR) * k;
+        if (whole <= wholeMax) {
+            balanced(alongM, units, threads, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns,
+                    beta, c, cOff, ldc);
+            return;
+        }
         int strips = Math.min(units, threads);
         Parallel.run(strips, i -> {
             int from = Math.min(extent, units * i / strips * align);
@@ -217,6 +226,83 @@ final class Gemm {
                     block(transA, transB, from, to, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
                 } else {
                     block(transA, transB, 0, m, from, to, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
+                }
+            }
+        });
+    }
+
+    /** The most floats of an operand that {@link #balanced} packs whole on each thread (4 MB). */
+    static final int WHOLE_MAX = 1 << 20;
+    /** {@link #WHOLE_MAX}, but the tests set 0 to take the one-strip-per-thread path. */
+    static int wholeMax = WHOLE_MAX;
+
+    /** Per thread: the {@link #balanced} call whose operand its buffer 4 holds. */
+    private static final ThreadLocal<Object[]> WHOLE_FOR = ThreadLocal.withInitial(() -> new Object[1]);
+
+    /**
+     * Strips of C taken from one counter, about {@link Parallel#RANGES_PER_THREAD} per thread: each
+     * thread packs the operand along the other side whole (all depth blocks) once, on its first
+     * strip, and packs only its strips' share of the cut one. One strip per thread let the host's
+     * slowdown of one vCPU (60% for seconds here) hold the whole product up; several strips each
+     * re-packing the whole operand cost more than they balanced. Per element the same depth blocks
+     * and FMA order as {@link #block}: bit-identical to one thread.
+     */
+    private static void balanced(boolean alongM, int units, int threads, boolean transA, boolean transB, int m,
+                                 int n, int k, float alpha, float[] a, int aOff, int lda, float[] b, int bOff,
+                                 int ldb, ImageColumns columns, float beta, float[] c, int cOff, int ldc) {
+        int align = alongM ? MR : NR;
+        int extent = alongM ? m : n;
+        int strips = Math.min(units, Parallel.RANGES_PER_THREAD * threads);
+        int kcStep = kcStep(k);
+        int side = alongM ? roundUp(n, NR) : roundUp(m, MR);
+        Object call = new Object();
+        Parallel.run(strips, i -> {
+            int from = (int) Math.min(extent, (long) units * i / strips * align);
+            int to = (int) Math.min(extent, (long) units * (i + 1) / strips * align);
+            if (from >= to) {
+                return;
+            }
+            float[] whole = buffer(4, side * k);
+            Object[] holds = WHOLE_FOR.get();
+            if (holds[0] != call) {
+                // depth block pc at side * pc, its panels as packA / packB lay them out
+                for (int pc = 0; pc < k; pc += kcStep) {
+                    int kc = Math.min(kcStep, k - pc);
+                    if (alongM) {
+                        packB(transB, b, bOff, ldb, columns, pc, kc, 0, n, whole, side * pc);
+                    } else {
+                        packA(transA, a, aOff, lda, 0, m, pc, kc, whole, side * pc);
+                    }
+                }
+                holds[0] = call;
+            }
+            if (alongM) {
+                float[] bufA = buffer(0, KC * (MC + MR));
+                for (int jc = 0; jc < n; jc += NC) {
+                    int nc = Math.min(NC, n - jc);
+                    for (int pc = 0; pc < k; pc += kcStep) {
+                        int kc = Math.min(kcStep, k - pc);
+                        for (int ic = from; ic < to; ic += MC) {
+                            int mc = Math.min(MC, to - ic);
+                            packA(transA, a, aOff, lda, ic, mc, pc, kc, bufA, 0);
+                            macro(bufA, 0, mc, whole, side * pc + jc * kc, 0, nc, kc, pc == 0, alpha, beta, c,
+                                    cOff + ic * ldc + jc, ldc);
+                        }
+                    }
+                }
+            } else {
+                float[] bufB = buffer(1, KC * (NC + NR));
+                for (int jc = from; jc < to; jc += NC) {
+                    int nc = Math.min(NC, to - jc);
+                    for (int pc = 0; pc < k; pc += kcStep) {
+                        int kc = Math.min(kcStep, k - pc);
+                        packB(transB, b, bOff, ldb, columns, pc, kc, jc, nc, bufB, 0);
+                        for (int ic = 0; ic < m; ic += MC) {
+                            int mc = Math.min(MC, m - ic);
+                            macro(whole, side * pc + ic * kc, mc, bufB, 0, 0, nc, kc, pc == 0, alpha, beta, c,
+                                    cOff + ic * ldc + jc, ldc);
+                        }
+                    }
                 }
             }
         });
@@ -295,7 +381,7 @@ final class Gemm {
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
                     packA(transA, a, aOff, lda, ic, mc, pc, kc, bufA, 0);
-                    macro(bufA, 0, mc, bufB, 0, nc, kc, pc == 0, alpha, beta, c, cOff + ic * ldc + jc, ldc);
+                    macro(bufA, 0, mc, bufB, 0, 0, nc, kc, pc == 0, alpha, beta, c, cOff + ic * ldc + jc, ldc);
                 }
             }
         }
@@ -315,7 +401,7 @@ final class Gemm {
      * [jFrom, jTo) of the block (panel jr/NR at jr*kc), into C at {@code cIdx} (the block's top-left
      * element) on the calling thread. beta applies on the first depth block only; later blocks add.
      */
-    private static void macro(float[] bufA, int aBase, int mc, float[] bufB, int jFrom, int jTo, int kc, boolean firstDepth,
+    private static void macro(float[] bufA, int aBase, int mc, float[] bufB, int bBase, int jFrom, int jTo, int kc, boolean firstDepth,
                               float alpha, float beta, float[] c, int cIdx, int ldc) {
         float betaEff = firstDepth ? beta : 1f;
         boolean readC = !(firstDepth && beta == 0f);
@@ -327,11 +413,11 @@ final class Gemm {
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir);
                 int at = cIdx + ir * ldc + jr;
-                // panel ir/MR of A starts at aBase + ir*kc, panel jr/NR of B at jr*kc
+                // panel ir/MR of A starts at aBase + ir*kc, panel jr/NR of B at bBase + jr*kc
                 if (mr == MR && nr == NR) {
-                    kernel(bufA, aBase + ir * kc, bufB, jr * kc, kc, c, at, ldc, alpha, betaEff, readC, null);
+                    kernel(bufA, aBase + ir * kc, bufB, bBase + jr * kc, kc, c, at, ldc, alpha, betaEff, readC, null);
                 } else {
-                    kernel(bufA, aBase + ir * kc, bufB, jr * kc, kc, null, 0, 0, 0f, 0f, false, tile);
+                    kernel(bufA, aBase + ir * kc, bufB, bBase + jr * kc, kc, null, 0, 0, 0f, 0f, false, tile);
                     edgeUpdate(tile, mr, nr, c, at, ldc, alpha, betaEff, readC);
                 }
             }
@@ -394,7 +480,7 @@ final class Gemm {
                     int r = t % ranges;
                     int from = panels * r / ranges * NR;
                     int to = Math.min(nc, panels * (r + 1) / ranges * NR);
-                    macro(bufA, ic * kc, Math.min(mcStep, m - ic), bufB, from, to, kc, first, alpha, beta,
+                    macro(bufA, ic * kc, Math.min(mcStep, m - ic), bufB, 0, from, to, kc, first, alpha, beta,
                             c, cOff + ic * ldc + jc, ldc);
                 });
             }

@@ -345,8 +345,10 @@ class PanamaKernelsTest {
                 }
             }
             float[] first = null;
-            for (int threads : new int[] {1, 2}) {
-                Parallel.setThreads(threads);
+            // -2: two threads, one strip each (Gemm.balanced off)
+            for (int threads : new int[] {1, 2, -2}) {
+                Parallel.setThreads(Math.abs(threads));
+                Gemm.wholeMax = threads < 0 ? 0 : Gemm.WHOLE_MAX;
                 float[] r = c0.clone();
                 if (beta == 0f) {
                     // beta = 0 never reads C: NaN there must not leak
@@ -354,8 +356,13 @@ class PanamaKernelsTest {
                         Arrays.fill(r, 1 + i * ldc, 1 + i * ldc + n, Float.NaN);
                     }
                 }
-                SIMD.sgemm(transA, transB, m, n, k, alpha, a, 4, lda, b, 6, ldb, beta, r, 1, ldc);
-                String what = "sgemm alpha=" + alpha + " beta=" + beta + " threads=" + threads;
+                try {
+                    SIMD.sgemm(transA, transB, m, n, k, alpha, a, 4, lda, b, 6, ldb, beta, r, 1, ldc);
+                } finally {
+                    Gemm.wholeMax = Gemm.WHOLE_MAX;
+                }
+                String what = "sgemm alpha=" + alpha + " beta=" + beta + " threads="
+                        + (threads < 0 ? "2, one strip each" : threads);
                 float[] expected = e.clone();
                 if (beta == 0f) {
                     // padding between rows keeps the NaN we wrote: compare only C's elements there
