@@ -36,11 +36,11 @@ import jdk.incubator.vector.VectorMask;
  * tile would be mostly padding; and products of depth at most {@value #SHALLOW_K} ({@link #shallow}):
  * one pass over C.
  *
- * <p><b>Threads.</b> Big products with both sides above 256 ({@link #SHARED_MIN_SIDE}, {@link #shared})
- * pack each B panel once, together, then hand out (row block, column range) tasks against it;
- * the others cut C into strips of rows or columns, about four per thread, taken from one counter,
- * each thread packing the uncut operand whole once ({@link #balanced}; one strip per thread when
- * that operand is over {@value #WHOLE_MAX} floats). Either way every element of C is computed by one task, with the same depth
+ * <p><b>Threads.</b> C is cut into strips of rows or columns, about four per thread, taken from one
+ * counter, each thread packing the uncut operand whole once ({@link #balanced}). Where that operand
+ * is over {@value #WHOLE_MAX} floats, big products with both sides above 256
+ * ({@link #SHARED_MIN_SIDE}, {@link #shared}) pack each B panel once, together, then hand out (row
+ * block, column range) tasks against it, and the others take one strip per thread. Either way every element of C is computed by one task, with the same depth
  * blocks and FMA order as on one thread: results are bit-identical for every thread count.
  */
 final class Gemm {
@@ -79,9 +79,13 @@ final class Gemm {
     /** Columns of C per block in {@link #shallow} (a multiple of 4 vectors up to 1024-bit ones). */
     static final int SHALLOW_COLS = tuning("autograd.gemm.shallowCols", 1024);
     /**
-     * Products with at least this many multiply-adds share one packed B panel between the threads
-     * ({@link #shared}); smaller ones (a fraction of a millisecond) are cut into strips of C, one
-     * parallel job in all instead of two per depth block.
+     * Products whose operand along the uncut side is too big for {@link #balanced} (over
+     * {@link #WHOLE_MAX} floats) and with at least this many multiply-adds share one packed B panel
+     * between the threads ({@link #shared}); smaller ones (a fraction of a millisecond) are cut into
+     * strips of C, one parallel job in all instead of two per depth block. Where both would do,
+     * balanced strips won (one JVM, alternating, 2 threads, 2026-11-22): ResNet-18's layer4 weight
+     * gradient 512x4608x64 2.10-3.22 against 2.50-3.52 ms, 1024^3 109-119 against 102-111 GFLOPS,
+     * 512^3 110-137 against 95-108, 300x1100x260 55-81 against 43-55, 2048x512x512 148-163 against 152-167.
      */
     static final long SHARED_FLOPS = Long.getLong("autograd.gemm.shared", 1L << 25);
     /** ... and at most this many rows: A's depth block is packed whole (m x KC floats). */
@@ -195,14 +199,10 @@ final class Gemm {
             block(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
             return;
         }
-        if (flops >= SHARED_FLOPS && m <= SHARED_MAX_M && Math.min(m, n) > SHARED_MIN_SIDE) {
-            shared(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc, threads);
-            return;
-        }
-        // Smaller products: strips of C, one task each, in one parallel job. A task packs all of the
-        // operand along the other side: cut along M to re-pack B (cheap when not transposed: vector
-        // copies), along N to re-pack A (cheap when transposed: row copies), whichever costs less,
-        // on a side long enough to give every thread whole tiles.
+        // Strips of C. Each thread packs all of the operand along the other side: cut along M to
+        // re-pack B (cheap when not transposed: vector copies), along N to re-pack A (cheap when
+        // transposed: row copies), whichever costs less, on a side long enough to give every
+        // thread whole tiles.
         long costM = (long) n * (transB ? 3 : 1);
         long costN = (long) m * (transA ? 1 : 3);
         boolean mLong = m >= threads * MR;
@@ -215,6 +215,12 @@ final class Gemm {
         if (whole <= wholeMax) {
             balanced(alongM, units, threads, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns,
                     beta, c, cOff, ldc);
+            return;
+        }
+        // that operand too big to pack whole per thread: big products share packed panels, the
+        // others take one strip per thread, packing the other operand block by block
+        if (flops >= SHARED_FLOPS && m <= SHARED_MAX_M && Math.min(m, n) > SHARED_MIN_SIDE) {
+            shared(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc, threads);
             return;
         }
         int strips = Math.min(units, threads);

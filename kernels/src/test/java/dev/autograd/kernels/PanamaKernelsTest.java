@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -305,7 +306,8 @@ class PanamaKernelsTest {
             {1, 300, 70}, {300, 1, 70}, {7, 7, 1}, {129, 160, 300}, {40, 1100, 20}, {33, 65, 600},
             {4, 4608, 512}, {2, 1000, 33}, {3, 70, 9}, {4, 129, 0}, {512, 4608, 4}, {37, 100, 1}, {9, 33, 8},
             // past Gemm.SHARED_FLOPS with both sides past SHARED_MIN_SIDE: B panels packed once for all
-            // threads; two NC blocks, two depth blocks; then the same products with a short side (strips)
+            // threads when not balanced; two NC blocks, two depth blocks; then the same products with a
+            // short side (strips)
             {303, 707, 301}, {300, 1100, 260}, {203, 707, 301}, {150, 1100, 260},
             // a row times B^T; dot products up to 16 columns; row groups of the axpy path
             {1, 1000, 130}, {1, 40, 33}, {70, 16, 300}, {20, 12, 150}, {64, 9, 70}, {16, 300, 70}, {13, 200, 50},
@@ -345,7 +347,7 @@ class PanamaKernelsTest {
                 }
             }
             float[] first = null;
-            // -2: two threads, one strip each (Gemm.balanced off)
+            // -2: two threads without Gemm.balanced (shared panels for the big shapes, else one strip each)
             for (int threads : new int[] {1, 2, -2}) {
                 Parallel.setThreads(Math.abs(threads));
                 Gemm.wholeMax = threads < 0 ? 0 : Gemm.WHOLE_MAX;
@@ -362,7 +364,7 @@ class PanamaKernelsTest {
                     Gemm.wholeMax = Gemm.WHOLE_MAX;
                 }
                 String what = "sgemm alpha=" + alpha + " beta=" + beta + " threads="
-                        + (threads < 0 ? "2, one strip each" : threads);
+                        + (threads < 0 ? "2, not balanced" : threads);
                 float[] expected = e.clone();
                 if (beta == 0f) {
                     // padding between rows keeps the NaN we wrote: compare only C's elements there
@@ -385,12 +387,21 @@ class PanamaKernelsTest {
     /**
      * The convolution GEMMs pack their panels from the images: bit-identical to im2col + sgemm on
      * the same kernels (same blocks, same FMA order), close to the reference. Shapes reach the one-
-     * thread, strip and shared-panel paths, partial panels, stride 2, dilation, and a 1x1 conv.
+     * thread, balanced, strip and shared-panel paths, partial panels, stride 2, dilation, and a 1x1 conv.
      */
-    @ParameterizedTest(name = "threads={0}")
-    @MethodSource("threads")
-    void convGemmsFromTheImagesEqualIm2colAndGemm(int threads) {
+    @ParameterizedTest(name = "threads={0} balanced={1}")
+    @CsvSource({"1, true", "2, true", "2, false"})
+    void convGemmsFromTheImagesEqualIm2colAndGemm(int threads, boolean balanced) {
         Parallel.setThreads(threads);
+        Gemm.wholeMax = balanced ? Gemm.WHOLE_MAX : 0;
+        try {
+            convGemmsFromTheImages();
+        } finally {
+            Gemm.wholeMax = Gemm.WHOLE_MAX;
+        }
+    }
+
+    private void convGemmsFromTheImages() {
         int[][] convs = {
             // batch, channels, h, w, outC, kH, kW, pad, stride, dilation
             {2, 3, 9, 11, 9, 3, 3, 1, 1, 1}, {3, 4, 10, 10, 17, 3, 3, 1, 2, 1}, {2, 5, 9, 9, 12, 3, 3, 2, 1, 2},
@@ -399,6 +410,8 @@ class PanamaKernelsTest {
             // output rows of 8, 4, 5 and 2: panel halves loaded whole, permuted from two loads, gathered
             {4, 16, 8, 8, 32, 3, 3, 1, 1, 1}, {8, 32, 4, 4, 40, 3, 3, 1, 1, 1}, {4, 8, 5, 5, 24, 3, 3, 1, 1, 1},
             {16, 24, 2, 2, 33, 3, 3, 1, 1, 1},
+            // both sides of the forward and the weight gradient past Gemm.SHARED_MIN_SIDE: shared panels when not balanced
+            {2, 32, 16, 16, 288, 3, 3, 1, 1, 1},
         };
         for (int[] v : convs) {
             int batch = v[0], ch = v[1], h = v[2], w = v[3], outC = v[4], kh = v[5], kw = v[6], pad = v[7], stride = v[8],
