@@ -84,8 +84,8 @@ final class Gemm {
      * between the threads ({@link #shared}); smaller ones (a fraction of a millisecond) are cut into
      * strips of C, one parallel job in all instead of two per depth block. Where both would do,
      * balanced strips won (one JVM, alternating, 2 threads, 2026-11-22): ResNet-18's layer4 weight
-     * gradient 512x4608x64 2.10-3.22 against 2.50-3.52 ms, 1024^3 109-119 against 102-111 GFLOPS,
-     * 512^3 110-137 against 95-108, 300x1100x260 55-81 against 43-55, 2048x512x512 148-163 against 152-167.
+     * gradient 512x4608x64 2.10-3.22 against 2.50-3.52 ms, 512^3 110-137 against 95-108 GFLOPS,
+     * 300x1100x260 55-81 against 43-55; 2048x512x512 148-163 against 152-167 (within noise).
      */
     static final long SHARED_FLOPS = Long.getLong("autograd.gemm.shared", 1L << 25);
     /** ... and at most this many rows: A's depth block is packed whole (m x KC floats). */
@@ -237,8 +237,12 @@ final class Gemm {
         });
     }
 
-    /** The most floats of an operand that {@link #balanced} packs whole on each thread (4 MB). */
-    static final int WHOLE_MAX = 1 << 20;
+    /**
+     * The most floats of an operand that {@link #balanced} packs whole on each thread: 2 MB, a core's
+     * L2. At 1024^3 (B whole: 4 MB per thread) the shared panels did better, one JVM, alternating,
+     * 2 threads: medians of 17 runs 179 and 146 against 166 and 131 GFLOPS.
+     */
+    static final int WHOLE_MAX = 1 << 19;
     /** {@link #WHOLE_MAX}, but the tests set 0 to take the one-strip-per-thread path. */
     static int wholeMax = WHOLE_MAX;
 
