@@ -40,8 +40,9 @@ import jdk.incubator.vector.VectorMask;
  * counter, each thread packing the uncut operand whole once ({@link #balanced}). Where that operand
  * is over {@value #WHOLE_MAX} floats, big products with both sides above 256
  * ({@link #SHARED_MIN_SIDE}, {@link #shared}) pack each B panel once, together, then hand out (row
- * block, column range) tasks against it, and the others take one strip per thread. Either way every element of C is computed by one task, with the same depth
- * blocks and FMA order as on one thread: results are bit-identical for every thread count.
+ * block, column range) tasks against it, and the others take one strip per thread. Either way
+ * every element of C is computed by one task, with the same depth blocks and FMA order as on one
+ * thread: results are bit-identical for every thread count.
  */
 final class Gemm {
 
@@ -101,7 +102,10 @@ final class Gemm {
     /** Products with fewer multiply-adds stay on one thread. */
     static final long PARALLEL_FLOPS = 1L << 18;
 
-    /** Per thread: 0 an A block, 1 a B panel, 2 an edge tile, 3 {@link #shared}'s A, 4 {@link #balanced}'s whole operand. */
+    /**
+     * Per thread: 0 an A block, 1 a B panel, 2 an edge tile, 3 {@link #shared}'s A, 4 {@link #balanced}'s
+     * whole operand.
+     */
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[5][]);
 
     private Gemm() {
@@ -408,11 +412,11 @@ final class Gemm {
 
     /**
      * The macro-kernel: an mc x kc block of packed A (at {@code aBase}) times the packed B panels for columns
-     * [jFrom, jTo) of the block (panel jr/NR at jr*kc), into C at {@code cIdx} (the block's top-left
+     * [jFrom, jTo) of the block (panel jr/NR at bBase + jr*kc), into C at {@code cIdx} (the block's top-left
      * element) on the calling thread. beta applies on the first depth block only; later blocks add.
      */
-    private static void macro(float[] bufA, int aBase, int mc, float[] bufB, int bBase, int jFrom, int jTo, int kc, boolean firstDepth,
-                              float alpha, float beta, float[] c, int cIdx, int ldc) {
+    private static void macro(float[] bufA, int aBase, int mc, float[] bufB, int bBase, int jFrom, int jTo, int kc,
+                              boolean firstDepth, float alpha, float beta, float[] c, int cIdx, int ldc) {
         float betaEff = firstDepth ? beta : 1f;
         boolean readC = !(firstDepth && beta == 0f);
         float[] tile = buffer(2, MR * NR);

@@ -410,7 +410,8 @@ class PanamaKernelsTest {
             // output rows of 8, 4, 5 and 2: panel halves loaded whole, permuted from two loads, gathered
             {4, 16, 8, 8, 32, 3, 3, 1, 1, 1}, {8, 32, 4, 4, 40, 3, 3, 1, 1, 1}, {4, 8, 5, 5, 24, 3, 3, 1, 1, 1},
             {16, 24, 2, 2, 33, 3, 3, 1, 1, 1},
-            // both sides of the forward and the weight gradient past Gemm.SHARED_MIN_SIDE: shared panels when not balanced
+            // both sides of the forward and the weight gradient past Gemm.SHARED_MIN_SIDE: shared
+            // panels when not balanced
             {2, 32, 16, 16, 288, 3, 3, 1, 1, 1},
         };
         for (int[] v : convs) {
