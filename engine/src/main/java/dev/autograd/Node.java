@@ -15,6 +15,8 @@ public final class Node {
     private int[] savedVersions;
     private String[] savedProducers;
     boolean released;
+    /** Run once when the saved tensors are freed: returns scratch the op kept for backward. */
+    private Runnable onRelease;
     /** AccumulateGrad: the leaf. */
     final Tensor variable;
     /** A non-leaf output that asked for retainGrad(). */
@@ -86,6 +88,17 @@ public final class Node {
         return this;
     }
 
+    /**
+     * Runs {@code action} once when this node frees its saved tensors after backward (never while the
+     * graph is retained, and not at all if the graph is dropped unused): an op hands back arrays it
+     * kept for its backward, e.g. to a pool for the next step. Only with {@link #save}, which is what
+     * gets freed.
+     */
+    public Node onRelease(Runnable action) {
+        onRelease = action;
+        return this;
+    }
+
     void checkRunnable() {
         if (released) {
             throw new AutogradException("Trying to backward through the graph a second time (or directly access saved "
@@ -116,6 +129,11 @@ public final class Node {
             savedProducers = null;
             fn = null;
             released = true;
+            Runnable action = onRelease;
+            onRelease = null;
+            if (action != null) {
+                action.run();
+            }
         }
     }
 

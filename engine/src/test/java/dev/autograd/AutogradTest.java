@@ -239,6 +239,21 @@ class AutogradTest {
     }
 
     @Test
+    void onReleaseRunsOnceWhenTheSavedTensorsAreFreed() {
+        Tensor x = Torch.tensor(1f, 2f).requiresGrad_();
+        int[] released = new int[1];
+        Tensor y = x.mul(x);
+        y.gradFn().onRelease(() -> released[0]++);
+        Tensor loss = y.sum();
+        loss.backward(null, true);
+        assertEquals(0, released[0], "retain_graph keeps the node's saved state");
+        loss.backward();
+        assertEquals(1, released[0], "freed after the last backward");
+        assertThrows(AutogradException.class, loss::backward);
+        assertEquals(1, released[0], "only once");
+    }
+
+    @Test
     void leafGradBufferIsTheGradItself() {
         Tensor w = Torch.ones(2, 2).requiresGrad_();
         w.mm(Torch.ones(2, 2)).sum().backward();

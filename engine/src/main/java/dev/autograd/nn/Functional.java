@@ -66,6 +66,12 @@ public final class Functional {
      * the products' N (the tiles) is too short for the packed GEMM. Not final either.
      */
     static int winograd4MinTiles = Integer.getInteger("autograd.winograd4MinTiles", 64);
+    /**
+     * A Winograd convolution recorded for backward keeps its transformed weight and input (arrays
+     * from {@link Workspace#kept}, handed back when its node is freed) instead of transforming them
+     * again in backward. Not final: the tests run both.
+     */
+    static boolean keepWinogradTransforms = true;
 
     /**
      * Convolutions of images so small that most of the column matrix is padding run by classes of
@@ -141,12 +147,17 @@ public final class Functional {
         boolean winograd = tile != 0;
         boolean taps = !winograd && tapConvs && K.tapsPay(batch, height, width, kH, kW, padH, padW, strideH, strideW,
                 dilationH, dilationW, outH, outW);
+        // Winograd's transformed weight (which the input gradient reads) and transformed input (which
+        // the weight gradient reads) are kept for backward when it will need them, not made again there
+        boolean keep = winograd && keepWinogradTransforms && Autograd.isGradEnabled();
+        float[] keptU = keep && x.requiresGrad() ? ws0.kept((long) s.points(tile) * outC * channels) : null;
+        float[] keptV = keep && weight.requiresGrad() ? ws0.kept((long) s.points(tile) * channels * s.tiles(tile)) : null;
         if (winograd) {
             int tiles = s.tiles(tile);
             int points = s.points(tile);
-            float[] u = ws0.kernels((long) points * outC * channels);
+            float[] u = keptU != null ? keptU : ws0.kernels((long) points * outC * channels);
             K.winogradWeights(tile, wc.data(), wc.offset(), outC, channels, u);
-            float[] v = ws0.columns((long) points * channels * tiles);
+            float[] v = keptV != null ? keptV : ws0.columns((long) points * channels * tiles);
             K.winogradInput(tile, xc.data(), xc.offset(), batch, channels, height, width, padH, padW, outH, outW, v);
             float[] m = ws0.transposed((long) points * outC * tiles);
             K.sgemmBatch(points, false, false, outC, tiles, channels, 1f, u, 0, outC * channels, channels,
@@ -200,7 +211,7 @@ public final class Functional {
             float[] gd = grad.data(); // contiguous, offset 0, [B, O, P]
             if (winograd) {
                 winogradBackward(s, tile, gd, xc, wc, weight, bias != null && needB ? g.buffer(2) : null,
-                        needW, needX ? g.buffer(0) : null, g, w);
+                        needW, needX ? g.buffer(0) : null, g, w, keptU, keptV);
                 return;
             }
             float[] gT = gd;           // [O, B*P]
@@ -278,17 +289,25 @@ public final class Functional {
         }, x, weight, bias);
         if (node != null) {
             node.save(xc, wc);
+            if (keptU != null || keptV != null) {
+                node.onRelease(() -> {
+                    Workspace.get().handBack(keptU);
+                    Workspace.get().handBack(keptV);
+                });
+            }
         }
         return y;
     }
 
     /**
      * The backward of a Winograd convolution: dM = A dY A^T per tile, then the weight gradient
-     * dU_xi = dM_xi V_xi^T (V recomputed from x) and G^T dU G, and the input gradient
-     * dV_xi = U_xi^T dM_xi scattered back as B dV B^T; the bias gradient sums the output gradient.
+     * dU_xi = dM_xi V_xi^T and G^T dU G, and the input gradient dV_xi = U_xi^T dM_xi scattered back
+     * as B dV B^T; the bias gradient sums the output gradient. U and V are forward's when it kept
+     * them ({@code keptU}, {@code keptV}; read only, so a retained graph can run again), else made
+     * again from the weight and x.
      */
     private static void winogradBackward(ConvShape s, int tile, float[] gd, Tensor xc, Tensor wc, Tensor weight, float[] gb,
-                                         boolean needW, float[] gx, Grads g, Workspace w) {
+                                         boolean needW, float[] gx, Grads g, Workspace w, float[] keptU, float[] keptV) {
         int outC = s.outC();
         int channels = s.channels();
         int tiles = s.tiles(tile);
@@ -302,10 +321,13 @@ public final class Functional {
         }
         float[] dm = w.transposed((long) points * outC * tiles);
         K.winogradGradOutput(tile, gd, 0, s.batch(), outC, s.outH(), s.outW(), dm);
-        float[] v = w.columns((long) points * channels * tiles);
         if (needW) {
-            K.winogradInput(tile, xc.data(), xc.offset(), s.batch(), channels, s.height(), s.width(), s.padH(), s.padW(),
-                    s.outH(), s.outW(), v);
+            float[] v = keptV;
+            if (v == null) {
+                v = w.columns((long) points * channels * tiles);
+                K.winogradInput(tile, xc.data(), xc.offset(), s.batch(), channels, s.height(), s.width(), s.padH(),
+                        s.padW(), s.outH(), s.outW(), v);
+            }
             float[] du = w.kernelGrads((long) points * outC * channels);
             K.sgemmBatch(points, false, true, outC, channels, tiles, 1f, dm, 0, outC * tiles, tiles,
                     v, 0, channels * tiles, tiles, 0f, du, 0, outC * channels, channels);
@@ -318,11 +340,15 @@ public final class Functional {
             }
         }
         if (gx != null) {
-            float[] u = w.kernels((long) points * outC * channels);
-            K.winogradWeights(tile, wc.data(), wc.offset(), outC, channels, u);
+            float[] u = keptU;
+            if (u == null) {
+                u = w.kernels((long) points * outC * channels);
+                K.winogradWeights(tile, wc.data(), wc.offset(), outC, channels, u);
+            }
+            float[] dv = w.columns((long) points * channels * tiles);
             K.sgemmBatch(points, true, false, channels, tiles, outC, 1f, u, 0, outC * channels, channels,
-                    dm, 0, outC * tiles, tiles, 0f, v, 0, channels * tiles, tiles);
-            K.winogradInputBackward(tile, v, s.batch(), channels, s.height(), s.width(), s.padH(), s.padW(),
+                    dm, 0, outC * tiles, tiles, 0f, dv, 0, channels * tiles, tiles);
+            K.winogradInputBackward(tile, dv, s.batch(), channels, s.height(), s.width(), s.padH(), s.padW(),
                     s.outH(), s.outW(), gx, 0);
         }
     }

@@ -24,11 +24,13 @@ class WinogradConvTest {
 
     private final int saved = Functional.winogradMinTiles;
     private final int saved4 = Functional.winograd4MinTiles;
+    private final boolean savedKeep = Functional.keepWinogradTransforms;
 
     @AfterEach
     void restore() {
         Functional.winogradMinTiles = saved;
         Functional.winograd4MinTiles = saved4;
+        Functional.keepWinogradTransforms = savedKeep;
     }
 
     /** Which convolution {@link #run} takes: the GEMM, F(2x2, 3x3) or F(4x4, 3x3). */
@@ -92,8 +94,9 @@ class WinogradConvTest {
     }
 
     /**
-     * A second backward through the same graph (retain_graph) reads what the first read (the
-     * transforms' workspace buffers are scratch, not state), so the gradients come out exactly twice.
+     * A second backward through the same graph (retain_graph) reads what the first read (the kept
+     * transforms are only read; the workspace buffers are scratch, not state), so the gradients come
+     * out exactly twice.
      */
     @ParameterizedTest(name = "tile={0}")
     @ValueSource(ints = {2, 4})
@@ -120,9 +123,9 @@ class WinogradConvTest {
 
     /**
      * Graphs interleaved: two forwards before any backward, the second graph's backward first, a third
-     * forward between the two backwards: each input gradient is what its graph gives alone (the
-     * backward transforms again into scratch, nothing carried over between graphs); a weight changed
-     * in place between forward and backward is caught.
+     * forward between the two backwards: each input gradient is what its graph gives alone (each
+     * graph keeps its own transforms, nothing carried over between graphs); a weight changed in place
+     * between forward and backward is caught.
      */
     @ParameterizedTest(name = "tile={0}")
     @ValueSource(ints = {2, 4})
@@ -156,6 +159,50 @@ class WinogradConvTest {
         }
         AutogradException e = assertThrows(AutogradException.class, () -> y3.backward(g));
         assertTrue(e.getMessage().contains("modified by an inplace operation"), e.getMessage());
+    }
+
+    /**
+     * Keeping forward's transforms for backward gives exactly what transforming again in backward
+     * gives: with both operands requiring grad, with a frozen weight (only U is kept) and with an
+     * input that needs no gradient (only V). Steps in a row hand the kept arrays back and take them
+     * again, so later steps run on reused arrays.
+     */
+    @ParameterizedTest(name = "tile={0}")
+    @ValueSource(ints = {2, 4})
+    void keptTransformsEqualTransformingAgain(int tile) {
+        for (int frozen = 0; frozen < 3; frozen++) {
+            float[][] kept = steps(tile, true, frozen);
+            float[][] again = steps(tile, false, frozen);
+            for (int i = 0; i < kept.length; i++) {
+                assertArrayEquals(again[i], kept[i], "tile " + tile + ", frozen " + frozen + ", result " + i);
+            }
+        }
+    }
+
+    /** Three steps of conv, backward, SGD; frozen 1: the weight, 2: the input. Output and gradients of each. */
+    private static float[][] steps(int tile, boolean keep, int frozen) {
+        path(tile);
+        Functional.keepWinogradTransforms = keep;
+        Generator gen = new Generator(31);
+        Tensor x = Tensor.rand(gen, 3, 6, 8, 8).sub(0.5f).requiresGrad_(frozen != 2);
+        Tensor w = Tensor.rand(gen, 5, 6, 3, 3).sub(0.5f).requiresGrad_(frozen != 1);
+        Tensor b = Tensor.rand(gen, 5).requiresGrad_();
+        java.util.List<float[]> out = new java.util.ArrayList<>();
+        for (int step = 0; step < 3; step++) {
+            Tensor y = Functional.conv2d(x, w, b, 1, 1);
+            y.backward(Tensor.rand(new Generator(32 + step), y.shape()).sub(0.5f));
+            out.add(y.detach().toArray());
+            for (Tensor t : new Tensor[] {x, w, b}) {
+                if (t.requiresGrad()) {
+                    out.add(t.grad().toArray());
+                    try (var ignored = Autograd.noGrad()) {
+                        t.sub_(t.grad().mul(0.1f));
+                    }
+                    t.clearGrad();
+                }
+            }
+        }
+        return out.toArray(new float[0][]);
     }
 
     @ParameterizedTest(name = "tile={0}")
