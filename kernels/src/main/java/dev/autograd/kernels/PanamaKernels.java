@@ -678,12 +678,32 @@ public class PanamaKernels extends ScalarKernels {
             rows *= sh[d];
         }
         if (r == 2 && xs[0] == 1 && ix >= sh[0] && L >= 8 && sh[0] >= L && inner >= 8) {
-            transpose(sh[0], inner, x, xOffset, ix, out, outOffset);
+            // column blocks of eight (a multiple of eight columns per range; the last takes the rest)
+            int rowsT = sh[0];
+            int blocks = inner / 8;
+            Parallel.forRange(blocks, Math.max(1, PARALLEL_GRAIN / (8 * rowsT)), 1, (b0, b1) ->
+                    transpose(rowsT, inner, b0 * 8, b1 == blocks ? inner : b1 * 8, x, xOffset, ix, out, outOffset));
             return;
         }
+        // rows in ranges on the pool's threads: the convolutions' [O, B, P] <-> [B, O, P] copies ran
+        // on the calling thread alone (about 3 ms of a batch-16 step while the other core waited)
+        int rank2 = r;
+        int innerLen = inner;
+        Parallel.forRange(rows, Math.max(1, PARALLEL_GRAIN / Math.max(1, inner)), 1, (from, to) ->
+                copyRows(rank2, sh, xs, innerLen, ix, x, xOffset, out, outOffset, from, to));
+    }
+
+    /** Rows [from, to) of {@link #copyStrided} (after merging): row i's offset in x from its index. */
+    private static void copyRows(int r, int[] sh, int[] xs, int inner, int ix, float[] x, int xOffset,
+                                 float[] out, int outOffset, int from, int to) {
         int[] index = new int[r];
         int xi = xOffset;
-        for (int row = 0; row < rows; row++) {
+        for (int d = r - 2, rest = from; d >= 0; d--) {
+            index[d] = rest % sh[d];
+            rest /= sh[d];
+            xi += index[d] * xs[d];
+        }
+        for (int row = from; row < to; row++) {
             int oo = outOffset + row * inner;
             if (ix == 1) {
                 System.arraycopy(x, xi, out, oo, inner);
@@ -706,23 +726,24 @@ public class PanamaKernels extends ScalarKernels {
     }
 
     /**
-     * {@code out[i][j] = x[xOffset + i + j*ld]}, out being rows x cols: blocks of L rows by 8
+     * {@code out[i][j] = x[xOffset + i + j*ld]} for columns [c0, c1), out being rows x cols: blocks of L rows by 8
      * columns transposed in registers ({@link Gemm#transpose8}: eight loads of L floats, 24
      * permutes, one masked store per row of eight), the edges element by element. The general
      * strided loop read one float per cache line of x: ResNet-18's layer4 column gradient at batch
      * 16 (4608 x 64 from 64 x 4608) took 0.60-0.73 ms.
      */
-    private static void transpose(int rows, int cols, float[] x, int xOffset, int ld, float[] out, int outOffset) {
+    private static void transpose(int rows, int cols, int c0, int c1, float[] x, int xOffset, int ld, float[] out,
+                                  int outOffset) {
         int rowsBlocked = rows - rows % L;
-        int colsBlocked = cols - cols % 8;
-        for (int j = 0; j < colsBlocked; j += 8) {
+        int colsBlocked = c0 + (c1 - c0) / 8 * 8;
+        for (int j = c0; j < colsBlocked; j += 8) {
             for (int i = 0; i < rowsBlocked; i += L) {
                 Gemm.transpose8(x, xOffset + i + j * ld, ld, out, outOffset + i * cols + j, cols);
             }
         }
         for (int i = 0; i < rows; i++) {
-            int from = i < rowsBlocked ? colsBlocked : 0;
-            for (int j = from; j < cols; j++) {
+            int from = i < rowsBlocked ? colsBlocked : c0;
+            for (int j = from; j < c1; j++) {
                 out[outOffset + i * cols + j] = x[xOffset + i + j * ld];
             }
         }

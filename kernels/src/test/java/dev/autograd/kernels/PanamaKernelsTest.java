@@ -264,7 +264,10 @@ class PanamaKernelsTest {
         }
         // 2-D transposes (blocks of L x 8 transposed in registers, edges element by element),
         // from an offset and with a padded leading dimension
-        int[][] transposes = {{16, 8, 16}, {37, 45, 40}, {64, 4608 / 64, 70}, {8, 9, 8}, {100, 7, 100}, {33, 200, 35}};
+        // (the last two cross the parallel grain: column ranges on two threads, the last with the
+        // columns past the last block of eight)
+        int[][] transposes = {{16, 8, 16}, {37, 45, 40}, {64, 4608 / 64, 70}, {8, 9, 8}, {100, 7, 100}, {33, 200, 35},
+            {64, 4608, 64}, {40, 2003, 41}};
         for (int[] t : transposes) {
             int rows = t[0], cols = t[1], ld = t[2];
             float[] x = random(cols * ld + 3, 15, -1f, 1f);
@@ -278,9 +281,9 @@ class PanamaKernelsTest {
             SIMD.copyStrided(new int[] {1, rows, 1, cols}, x, 3, new int[] {7, 1, 5, ld}, r3, 2);
             assertArrayEquals(e, r3, "transpose with size-1 dimensions " + Arrays.toString(t));
         }
-        // bigger copies: a convolution's [O, B, P] -> [B, O, P], and a permutation with a strided
-        // inner dimension
-        int[][][] big = {{{16, 64, 96}, {96, 16 * 96, 1}}, {{8, 96, 100}, {1, 800, 8}}};
+        // bigger copies, in row ranges on two threads: a convolution's [O, B, P] -> [B, O, P], a
+        // permutation with a strided inner dimension, rows that start mid-way through the outer ones
+        int[][][] big = {{{16, 64, 96}, {96, 16 * 96, 1}}, {{8, 96, 100}, {1, 800, 8}}, {{7, 13, 1001}, {1001, 7007, 1}}};
         for (int[][] c : big) {
             float[] x = random(16 * 64 * 96 + 1, 17, -1f, 1f);
             int size = c[0][0] * c[0][1] * c[0][2];
