@@ -9,9 +9,9 @@ import jdk.incubator.vector.VectorMask;
 
 /**
  * A convolution's column matrix (the im2col of a batch: row {@code r = (c*kH + ki)*kW + kj}, column
- * {@code j = (b*outH + oh)*outW + ow}) without writing it: a zero-padded copy of the images and two
- * offset tables, so that element (r, j) is {@code padded[rowOffsets[r] + columnOffsets[j]]}, always
- * inside. {@link Gemm#conv} and {@link Gemm#convWeightGrad} gather their B panels from it (the
+ * {@code j = (b*outH + oh)*outW + ow}) without writing it: a zero-padded copy of the images (the
+ * caller's images themselves when nothing is padded) and two offset tables, so that element (r, j)
+ * is {@code padded[rowOffsets[r] + columnOffsets[j]]}, always inside. {@link Gemm#conv} and {@link Gemm#convWeightGrad} gather their B panels from it (the
  * matrix, or its transpose: the tables swap roles): the padded images are about the size of the
  * input (1.3 MB for ResNet-18's layer1 at batch 16), the column matrix kH*kW times that.
  *
@@ -44,7 +44,10 @@ final class ImageColumns {
         return size > Integer.MAX_VALUE - 16 ? -1 : size;
     }
 
-    /** Pads the images {@code x[batch, channels, height, width]} (in parallel) and builds the tables. */
+    /**
+     * Pads the images {@code x[batch, channels, height, width]} (in parallel) and builds the tables.
+     * Without padding (1x1 convolutions, e.g. ResNet's downsampling) the tables index x itself: no copy.
+     */
     static ImageColumns of(float[] x, int xOffset, int batch, int channels, int height, int width,
                            int kH, int kW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
                            int outH, int outW) {
@@ -52,8 +55,12 @@ final class ImageColumns {
         int wp = width + 2 * padW;
         int plane = hp * wp;
         int planes = batch * channels;
-        float[] xp = scratch(PADDED, planes * plane);
-        Winograd.pad(x, xOffset, planes, height, width, padH, padW, hp, wp, xp);
+        boolean padding = padH != 0 || padW != 0;
+        float[] xp = padding ? scratch(PADDED, planes * plane) : x;
+        if (padding) {
+            Winograd.pad(x, xOffset, planes, height, width, padH, padW, hp, wp, xp);
+        }
+        int base = padding ? 0 : xOffset;
         // the tables padded with zeros to whole panels: a partial panel's gathers mask their lanes
         // past the end, whose offsets are checked all the same
         int k = channels * kH * kW;
@@ -62,7 +69,7 @@ final class ImageColumns {
         for (int c = 0, r = 0; c < channels; c++) {
             for (int ki = 0; ki < kH; ki++) {
                 for (int kj = 0; kj < kW; kj++, r++) {
-                    rows[r] = c * plane + ki * dilationH * wp + kj * dilationW;
+                    rows[r] = base + c * plane + ki * dilationH * wp + kj * dilationW;
                 }
             }
         }
