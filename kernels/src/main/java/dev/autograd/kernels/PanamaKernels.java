@@ -1691,8 +1691,13 @@ public class PanamaKernels extends ScalarKernels {
 
     /** The largest weight gradient (floats) that {@link #conv2dWeightGrad} cuts along its depth. */
     static final int DEEP_MAX_SIZE = 1 << 16;
-    /** Positions per chunk of {@link #conv2dWeightGrad}'s depth split; not final: tests lower it. */
-    static int deepChunk = Integer.getInteger("autograd.gemm.deepChunk", 2048);
+    /**
+     * Positions per chunk of {@link #conv2dWeightGrad}'s depth split; not final: tests lower it.
+     * conv1 at batch 16 (one 32x32 image per chunk at 1024: 16 chunks for 2 threads), one JVM,
+     * alternating, 2 threads: p25 2255 / 2182 us at 1024 against 2655 / 2231 at 2048 (medians 2357 /
+     * 2450 against 2735 / 2718); 512 and 4096 no better.
+     */
+    static int deepChunk = Integer.getInteger("autograd.gemm.deepChunk", 1024);
     private static final ThreadLocal<float[]> DEEP_PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
