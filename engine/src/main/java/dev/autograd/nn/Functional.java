@@ -151,7 +151,8 @@ public final class Functional {
         // the weight gradient reads) are kept for backward when it will need them, not made again there
         boolean keep = winograd && keepWinogradTransforms && Autograd.isGradEnabled();
         float[] keptU = keep && x.requiresGrad() ? ws0.kept((long) s.points(tile) * outC * channels) : null;
-        float[] keptV = keep && weight.requiresGrad() ? ws0.kept((long) s.points(tile) * channels * s.tiles(tile)) : null;
+        float[] keptV = keep && weight.requiresGrad()
+                ? ws0.kept((long) s.points(tile) * channels * s.tiles(tile)) : null;
         if (winograd) {
             int tiles = s.tiles(tile);
             int points = s.points(tile);
@@ -307,7 +308,8 @@ public final class Functional {
      * again from the weight and x.
      */
     private static void winogradBackward(ConvShape s, int tile, float[] gd, Tensor xc, Tensor wc, Tensor weight, float[] gb,
-                                         boolean needW, float[] gx, Grads g, Workspace w, float[] keptU, float[] keptV) {
+                                         boolean needW, float[] gx, Grads g, Workspace w, float[] keptU,
+                                         float[] keptV) {
         int outC = s.outC();
         int channels = s.channels();
         int tiles = s.tiles(tile);

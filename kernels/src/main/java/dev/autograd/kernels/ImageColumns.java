@@ -11,9 +11,10 @@ import jdk.incubator.vector.VectorMask;
  * A convolution's column matrix (the im2col of a batch: row {@code r = (c*kH + ki)*kW + kj}, column
  * {@code j = (b*outH + oh)*outW + ow}) without writing it: a zero-padded copy of the images (the
  * caller's images themselves when nothing is padded) and two offset tables, so that element (r, j)
- * is {@code padded[rowOffsets[r] + columnOffsets[j]]}, always inside. {@link Gemm#conv} and {@link Gemm#convWeightGrad} gather their B panels from it (the
- * matrix, or its transpose: the tables swap roles): the padded images are about the size of the
- * input (1.3 MB for ResNet-18's layer1 at batch 16), the column matrix kH*kW times that.
+ * is {@code padded[rowOffsets[r] + columnOffsets[j]]}, always inside. {@link Gemm#conv} and
+ * {@link Gemm#convWeightGrad} gather their B panels from it (the matrix, or its transpose: the
+ * tables swap roles): the padded images are about the size of the input (1.3 MB for ResNet-18's
+ * layer1 at batch 16), the column matrix kH*kW times that.
  *
  * <p>The arrays are the calling thread's scratch, reused by its next convolution: an instance is
  * valid until then.

@@ -283,7 +283,8 @@ class PanamaKernelsTest {
         }
         // bigger copies, in row ranges on two threads: a convolution's [O, B, P] -> [B, O, P], a
         // permutation with a strided inner dimension, rows that start mid-way through the outer ones
-        int[][][] big = {{{16, 64, 96}, {96, 16 * 96, 1}}, {{8, 96, 100}, {1, 800, 8}}, {{7, 13, 1001}, {1001, 7007, 1}}};
+        int[][][] big = {{{16, 64, 96}, {96, 16 * 96, 1}}, {{8, 96, 100}, {1, 800, 8}},
+            {{7, 13, 1001}, {1001, 7007, 1}}};
         for (int[][] c : big) {
             float[] x = random(16 * 64 * 96 + 1, 17, -1f, 1f);
             int size = c[0][0] * c[0][1] * c[0][2];
