@@ -292,8 +292,9 @@ public final class Functional {
             node.save(xc, wc);
             if (keptU != null || keptV != null) {
                 node.onRelease(() -> {
-                    Workspace.get().handBack(keptU);
-                    Workspace.get().handBack(keptV);
+                    Workspace pool = Workspace.get();
+                    pool.handBack(keptU);
+                    pool.handBack(keptV);
                 });
             }
         }

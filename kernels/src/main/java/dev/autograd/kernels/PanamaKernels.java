@@ -727,10 +727,10 @@ public class PanamaKernels extends ScalarKernels {
 
     /**
      * {@code out[i][j] = x[xOffset + i + j*ld]} for columns [c0, c1), out being rows x cols: blocks
-     * of L rows by 8 columns transposed in registers ({@link Gemm#transpose8}: eight loads of L floats, 24
-     * permutes, one masked store per row of eight), the edges element by element. The general
-     * strided loop read one float per cache line of x: ResNet-18's layer4 column gradient at batch
-     * 16 (4608 x 64 from 64 x 4608) took 0.60-0.73 ms.
+     * of L rows by 8 columns transposed in registers ({@link Gemm#transpose8}: eight loads of L
+     * floats, 24 permutes, one masked store per row of eight), the edges element by element. The
+     * general strided loop read one float per cache line of x: ResNet-18's layer4 column gradient
+     * at batch 16 (4608 x 64 from 64 x 4608) took 0.60-0.73 ms.
      */
     private static void transpose(int rows, int cols, int c0, int c1, float[] x, int xOffset, int ld, float[] out,
                                   int outOffset) {
