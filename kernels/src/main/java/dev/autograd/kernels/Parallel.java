@@ -1,6 +1,7 @@
 package dev.autograd.kernels;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
@@ -87,12 +88,15 @@ public final class Parallel {
         return p;
     }
 
-    /** Set while the calling thread runs its share of a parallel job. */
-    private static final ThreadLocal<Boolean> RUNNING = ThreadLocal.withInitial(() -> false);
+    /**
+     * The calling thread's job, reused by every parallel call it makes (a call inside the pool runs
+     * serially and never touches it): a parallel kernel call allocates nothing here.
+     */
+    private static final ThreadLocal<Job> JOB = ThreadLocal.withInitial(Job::new);
 
     /** True inside a parallel job (on a worker, or on the caller running its share): stay serial. */
     static boolean inPool() {
-        return Thread.currentThread() instanceof Worker || RUNNING.get();
+        return Thread.currentThread() instanceof Worker || JOB.get().running;
     }
 
     /** How many tasks to cut a job into: 1 inside the pool or for one thread. */
@@ -115,51 +119,94 @@ public final class Parallel {
             }
             return;
         }
-        Job job = new Job(tasks, body);
-        pool().publish(job);
-        RUNNING.set(true);
-        try {
-            job.drain();
-        } finally {
-            RUNNING.set(false);
-            job.awaitHelpers();
-        }
-        Throwable error = job.error;
-        if (error instanceof RuntimeException e) {
-            throw e;
-        }
-        if (error instanceof Error e) {
-            throw e;
-        }
-        if (error != null) {
-            throw new RuntimeException(error);
-        }
+        Job job = JOB.get();
+        job.body = body;
+        job.execute(tasks);
     }
 
-    /** One parallel job: task numbers from one counter; {@code active} counts workers inside it. */
+    /** One parallel job of a calling thread, reused from call to call. */
     private static final class Job {
-        final int tasks;
-        final IntConsumer body;
+        /** What a task number means: {@code body}'s argument, or a range of {@code rangeBody}'s. */
+        IntConsumer body;
+        RangeBody rangeBody;
+        int rangeN;
+        int rangeUnits;
+        int rangeAlign;
+        int tasks;
+        /** Set while the owner runs its share: a kernel it calls stays serial. Read by the owner only. */
+        boolean running;
         final AtomicInteger next = new AtomicInteger();
+        /** Workers inside the job, counted before they take a task number. */
         final AtomicInteger active = new AtomicInteger();
+        /**
+         * Which publication of this object a worker may join; 0 while none. Set after the fields
+         * above (so a worker that reads it sees them) and cleared before the owner waits for the
+         * workers to leave, so one that read the pool's slot late cannot join the next use.
+         */
+        volatile long stamp;
         volatile Throwable error;
 
-        Job(int tasks, IntConsumer body) {
-            this.tasks = tasks;
-            this.body = body;
+        private static final AtomicLong STAMPS = new AtomicLong();
+
+        void execute(int taskCount) {
+            tasks = taskCount;
+            error = null;
+            next.set(0);
+            stamp = STAMPS.incrementAndGet();
+            pool().publish(this);
+            running = true;
+            try {
+                drain();
+            } finally {
+                running = false;
+                stamp = 0;
+                awaitHelpers();
+                body = null; // the arrays a kernel's body holds are not kept alive past the call
+                rangeBody = null;
+            }
+            Throwable e = error;
+            if (e instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e instanceof Error r) {
+                throw r;
+            }
+            if (e != null) {
+                throw new RuntimeException(e);
+            }
         }
 
         void drain() {
             for (int t = next.getAndIncrement(); t < tasks; t = next.getAndIncrement()) {
-                body.accept(t);
+                task(t);
             }
         }
 
-        /** A worker's share: counted in {@code active} before it takes a task number. */
-        void help() {
+        private void task(int i) {
+            RangeBody r = rangeBody;
+            if (r == null) {
+                body.accept(i);
+                return;
+            }
+            int from = (int) Math.min((long) rangeN, (long) rangeUnits * i / tasks * rangeAlign);
+            int to = (int) Math.min((long) rangeN, (long) rangeUnits * (i + 1) / tasks * rangeAlign);
+            if (from < to) {
+                r.run(from, to);
+            }
+        }
+
+        /**
+         * A worker's share. It counts itself in {@code active}, then checks that the publication it
+         * saw is still the current one: if the owner has since cleared the stamp (and may be about
+         * to reuse the fields), the worker leaves without reading them. The owner clears the stamp
+         * before reading {@code active}, so one of the two sees the other.
+         */
+        void help(long seen) {
             active.incrementAndGet();
             try {
-                drain();
+                if (stamp == seen) {
+                    drain();
+                }
             } catch (Throwable e) {
                 if (error == null) {
                     error = e;
@@ -241,7 +288,10 @@ public final class Parallel {
                     seen = g;
                     Job j = pool.job;
                     if (j != null) {
-                        j.help();
+                        long stamp = j.stamp;
+                        if (stamp != 0) {
+                            j.help(stamp);
+                        }
                     }
                     continue;
                 }
@@ -284,14 +334,16 @@ public final class Parallel {
             return;
         }
         int units = (n + align - 1) / align;
-        final int t = Math.min(tasks, units);
-        run(t, i -> {
-            int from = (int) Math.min((long) n, (long) units * i / t * align);
-            int to = (int) Math.min((long) n, (long) units * (i + 1) / t * align);
-            if (from < to) {
-                body.run(from, to);
-            }
-        });
+        if (units <= 1) {
+            body.run(0, n);
+            return;
+        }
+        Job job = JOB.get();
+        job.rangeBody = body;
+        job.rangeN = n;
+        job.rangeUnits = units;
+        job.rangeAlign = align;
+        job.execute(Math.min(tasks, units));
     }
 
     /** A range of work items. */

@@ -93,4 +93,65 @@ class ParallelTest {
             assertEquals(0, failures.get(), "jobs that failed or lost tasks while the pool was resized");
         });
     }
+
+    @Test
+    void aReusedJobRunsEachTaskOfEachCallExactlyOnce() {
+        Parallel.setThreads(2);
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            // short jobs back to back: a worker that arrives late for one must not run the next
+            // call's tasks with the previous call's body, nor take a task twice
+            int calls = 20_000;
+            int[][] ran = new int[calls][];
+            for (int c = 0; c < calls; c++) {
+                int tasks = 2 + c % 5;
+                int[] counts = new int[tasks];
+                ran[c] = counts;
+                if (c % 2 == 0) {
+                    Parallel.run(tasks, t -> counts[t]++);
+                } else {
+                    Parallel.forRange(tasks * 16, 16, 16, (from, to) -> {
+                        for (int i = from; i < to; i += 16) {
+                            counts[i / 16]++;
+                        }
+                    });
+                }
+            }
+            for (int c = 0; c < calls; c++) {
+                for (int t = 0; t < ran[c].length; t++) {
+                    assertEquals(1, ran[c][t], "call " + c + ", task " + t);
+                }
+            }
+        });
+    }
+
+    @Test
+    void aParallelCallAllocatesNothingOnceWarm() {
+        Parallel.setThreads(2);
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        float[] x = new float[1 << 20];
+        float[] y = new float[1 << 20];
+        Parallel.RangeBody body = (from, to) -> System.arraycopy(x, from, y, from, to - from);
+        Parallel.forRange(x.length, 1 << 14, 64, body); // starts the pool's workers
+        long[] ids = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("autograd-kernels-") || t == Thread.currentThread())
+                .mapToLong(Thread::threadId).toArray();
+        long best = Long.MAX_VALUE;
+        for (int round = 0; round < 20 && best > 0; round++) {
+            long before = allocated(mx, ids);
+            for (int i = 0; i < 2_000; i++) {
+                Parallel.forRange(x.length, 1 << 14, 64, body);
+            }
+            best = Math.min(best, allocated(mx, ids) - before);
+        }
+        // the body is made once above: what remains would be the pool's own bookkeeping per call
+        assertEquals(0, best, "bytes allocated by 2,000 parallel calls, all threads");
+    }
+
+    private static long allocated(com.sun.management.ThreadMXBean mx, long[] ids) {
+        long sum = 0;
+        for (long id : ids) {
+            sum += Math.max(0, mx.getThreadAllocatedBytes(id));
+        }
+        return sum;
+    }
 }
