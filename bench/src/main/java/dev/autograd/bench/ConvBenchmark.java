@@ -151,7 +151,7 @@ public class ConvBenchmark {
 
     @Benchmark
     public float[] batchNormBackward(Counters c) {
-        kernels.batchNormTrainBackward(x, 0, x, 0, BATCH, ch, size * size, gamma, mean, invStd, dx, 0, gw, gb);
+        kernels.batchNormTrainBackward(x, 0, x, 0, BATCH, ch, size * size, gamma, mean, invStd, dx, 0, true, gw, gb);
         c.gbytes += 4e-9 * 5.0 * x.length; // read g, x twice; read-modify-write gradInput
         return dx;
     }

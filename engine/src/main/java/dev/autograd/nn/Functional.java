@@ -508,18 +508,25 @@ public final class Functional {
         Tensor y = Tensor.wrap(out, xs);
         final float[] fw = w;
         Node node = Autograd.record(y, "NativeBatchNormBackward0", (grad, g) -> {
-            float[] gx = g.needs(0) ? g.buffer(0) : null;
             float[] gw = weight != null && g.needs(1) ? g.buffer(1) : null;
             float[] gb = bias != null && g.needs(2) ? g.buffer(2) : null;
             if (training) {
+                // x's first gradient overwrites an array instead of accumulating into zeros: the
+                // incoming gradient itself when it is this call's alone (after a ReLU's backward)
+                boolean fresh = g.needs(0) && g.isEmpty(0);
+                float[] gx = !g.needs(0) ? null : !fresh ? g.buffer(0) : g.ownsGrad() ? grad.data() : new float[grad.numel()];
                 K.batchNormTrainBackward(grad.data(), 0, xc.data(), xc.offset(), batch, channels, spatial, fw,
-                        mean, invStd, gx, 0, gw, gb);
+                        mean, invStd, gx, 0, !fresh, gw, gb);
+                if (fresh) {
+                    g.accumulateFresh(0, gx == grad.data() ? grad : Tensor.wrap(gx, xs));
+                }
             } else {
                 // y = (x - rm) * invStd * w + b with constant statistics: dx = grad * invStd * w
                 if (gw != null || gb != null) {
                     K.batchNormTrainBackward(grad.data(), 0, xc.data(), xc.offset(), batch, channels, spatial, fw,
-                            mean, invStd, null, 0, gw, gb);
+                            mean, invStd, null, 0, true, gw, gb);
                 }
+                float[] gx = g.needs(0) ? g.buffer(0) : null;
                 if (gx != null) {
                     for (int n = 0; n < batch; n++) {
                         for (int c = 0; c < channels; c++) { // one axpy per (image, channel) row

@@ -93,6 +93,14 @@ class FunctionalGradcheckTest {
                 leaf(4, 3, 2, 2));
         check("batch_norm eval", t -> Functional.batchNorm(t[0], Tensor.of(0.1f, -0.2f), Tensor.of(0.5f, 2f),
                 t[1], t[2], false, 0.1f, 1e-5f), leaf(2, 2, 2, 2), positive(2), leaf(2));
+        // the incoming gradient is the call's own (a scalar product's): x's gradient is written over it,
+        // alone and then with a second contribution to x, from before or after
+        check("batch_norm train, input gradient in place", t -> Functional.batchNorm(t[0], null, null, t[1], t[2],
+                true, 0.1f, 1e-5f).mul(3f), leaf(3, 2, 2, 3), positive(2), leaf(2));
+        check("batch_norm train, in place, x used twice", t -> Functional.batchNorm(t[0], null, null, t[1], t[2],
+                true, 0.1f, 1e-5f).mul(3f).add(t[0].mul(t[0])), leaf(3, 2, 2, 3), positive(2), leaf(2));
+        check("batch_norm train, in place, x used twice (other order)", t -> t[0].mul(t[0]).add(Functional.batchNorm(
+                t[0], null, null, t[1], t[2], true, 0.1f, 1e-5f).mul(3f)), leaf(3, 2, 2, 3), positive(2), leaf(2));
     }
 
     @Test

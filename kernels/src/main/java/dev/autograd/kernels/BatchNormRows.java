@@ -92,7 +92,8 @@ final class BatchNormRows {
 
     static void backward(float[] grad, int gradOffset, float[] x, int xOffset, int batch, int channels, int spatial,
                          int c0, int c1, float[] weight, float[] saveMean, float[] saveInvStd,
-                         float[] gradInput, int gradInputOffset, float[] gradWeight, float[] gradBias) {
+                         float[] gradInput, int gradInputOffset, boolean accumulate, float[] gradWeight,
+                         float[] gradBias) {
         int ch = c1 - c0;
         int span = ch * spatial;
         int stride = channels * spatial;
@@ -150,7 +151,7 @@ final class BatchNormRows {
             Arrays.fill(f, eKk + at, eKk + at + spatial, (float) (sums[ch + c] / count) * invStd * invStd);
             Arrays.fill(f, eScale + at, eScale + at + spatial, w * invStd);
         }
-        // gi += scale * (g - meanG - (x - mean) * kk), as the per-plane path computes it
+        // gi (+)= scale * (g - meanG - (x - mean) * kk), as the per-plane path computes it
         for (int b = 0; b < batch; b++) {
             int go = gradOffset + first + b * stride;
             int xo = xOffset + first + b * stride;
@@ -160,12 +161,13 @@ final class BatchNormRows {
                 FloatVector xc = FloatVector.fromArray(S, x, xo + i).sub(FloatVector.fromArray(S, f, eMean + i));
                 FloatVector t = FloatVector.fromArray(S, grad, go + i).sub(FloatVector.fromArray(S, f, eMeanG + i))
                         .sub(xc.mul(FloatVector.fromArray(S, f, eKk + i)));
-                FloatVector.fromArray(S, gradInput, gio + i).add(t.mul(FloatVector.fromArray(S, f, eScale + i)))
-                        .intoArray(gradInput, gio + i);
+                FloatVector d = t.mul(FloatVector.fromArray(S, f, eScale + i));
+                (accumulate ? FloatVector.fromArray(S, gradInput, gio + i).add(d) : d).intoArray(gradInput, gio + i);
             }
             for (; i < span; i++) {
                 float xc = x[xo + i] - f[eMean + i];
-                gradInput[gio + i] += f[eScale + i] * (grad[go + i] - f[eMeanG + i] - xc * f[eKk + i]);
+                float d = f[eScale + i] * (grad[go + i] - f[eMeanG + i] - xc * f[eKk + i]);
+                gradInput[gio + i] = accumulate ? gradInput[gio + i] + d : d;
             }
         }
     }

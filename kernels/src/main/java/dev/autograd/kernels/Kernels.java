@@ -330,13 +330,17 @@ public interface Kernels {
                        float[] out, int outOffset);
 
     /**
-     * Backward of {@link #batchNormTrain}. Each output array is nullable (skipped) and accumulates:
-     * {@code gradInput += ...}, {@code gradWeight[c] += sum(grad * xhat)}, {@code gradBias[c] += sum(grad)}.
+     * Backward of {@link #batchNormTrain}. Each output array is nullable (skipped).
+     * {@code gradWeight[c] += sum(grad * xhat)} and {@code gradBias[c] += sum(grad)} accumulate;
+     * {@code gradInput} accumulates ({@code +=}) when {@code accumulate}, else it is overwritten, and
+     * may then be {@code grad} itself at the same offset (each channel's sums are taken before its
+     * input gradient is written).
      */
     void batchNormTrainBackward(float[] grad, int gradOffset, float[] x, int xOffset,
                                 int batch, int channels, int spatial, float[] weight,
                                 float[] saveMean, float[] saveInvStd,
-                                float[] gradInput, int gradInputOffset, float[] gradWeight, float[] gradBias);
+                                float[] gradInput, int gradInputOffset, boolean accumulate,
+                                float[] gradWeight, float[] gradBias);
 
     // ---------------------------------------------------------------- optimizers
 

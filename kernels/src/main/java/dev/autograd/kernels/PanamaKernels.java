@@ -2220,11 +2220,13 @@ public class PanamaKernels extends ScalarKernels {
     public void batchNormTrainBackward(float[] grad, int gradOffset, float[] x, int xOffset,
                                        int batch, int channels, int spatial, float[] weight,
                                        float[] saveMean, float[] saveInvStd,
-                                       float[] gradInput, int gradInputOffset, float[] gradWeight, float[] gradBias) {
+                                       float[] gradInput, int gradInputOffset, boolean accumulate,
+                                       float[] gradWeight, float[] gradBias) {
         int grain = Math.max(1, PARALLEL_GRAIN / Math.max(1, batch * spatial));
         if (spatial < BN_ROW_PLANE) {
             Parallel.forRange(channels, grain, 1, (c0, c1) -> BatchNormRows.backward(grad, gradOffset, x, xOffset, batch,
-                    channels, spatial, c0, c1, weight, saveMean, saveInvStd, gradInput, gradInputOffset, gradWeight, gradBias));
+                    channels, spatial, c0, c1, weight, saveMean, saveInvStd, gradInput, gradInputOffset, accumulate,
+                    gradWeight, gradBias));
             return;
         }
         Parallel.forRange(channels, grain, 1, (c0, c1) -> {
@@ -2255,7 +2257,7 @@ public class PanamaKernels extends ScalarKernels {
                     for (int b = 0; b < batch; b++) {
                         int off = (b * channels + c) * spatial;
                         bnGradInput(grad, gradOffset + off, x, xOffset + off, mean, meanG, kk, scale,
-                                gradInput, gradInputOffset + off, spatial);
+                                gradInput, gradInputOffset + off, accumulate, spatial);
                     }
                 }
             }
@@ -2295,18 +2297,19 @@ public class PanamaKernels extends ScalarKernels {
     }
 
     private static void bnGradInput(float[] g, int go, float[] x, int xo, float mean, float meanG, float kk,
-                                    float scale, float[] gi, int gio, int n) {
+                                    float scale, float[] gi, int gio, boolean accumulate, int n) {
         int i = 0;
         int bound = S.loopBound(n);
         FloatVector mv = FloatVector.broadcast(S, mean);
         for (; i < bound; i += L) {
             FloatVector xc = FloatVector.fromArray(S, x, xo + i).sub(mv);
-            FloatVector t = FloatVector.fromArray(S, g, go + i).sub(meanG).sub(xc.mul(kk));
-            FloatVector.fromArray(S, gi, gio + i).add(t.mul(scale)).intoArray(gi, gio + i);
+            FloatVector d = FloatVector.fromArray(S, g, go + i).sub(meanG).sub(xc.mul(kk)).mul(scale);
+            (accumulate ? FloatVector.fromArray(S, gi, gio + i).add(d) : d).intoArray(gi, gio + i);
         }
         for (; i < n; i++) {
             float xc = x[xo + i] - mean;
-            gi[gio + i] += scale * (g[go + i] - meanG - xc * kk);
+            float d = scale * (g[go + i] - meanG - xc * kk);
+            gi[gio + i] = accumulate ? gi[gio + i] + d : d;
         }
     }
 

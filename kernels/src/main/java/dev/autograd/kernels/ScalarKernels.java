@@ -790,7 +790,8 @@ public class ScalarKernels implements Kernels {
     public void batchNormTrainBackward(float[] grad, int gradOffset, float[] x, int xOffset,
                                        int batch, int channels, int spatial, float[] weight,
                                        float[] saveMean, float[] saveInvStd,
-                                       float[] gradInput, int gradInputOffset, float[] gradWeight, float[] gradBias) {
+                                       float[] gradInput, int gradInputOffset, boolean accumulate,
+                                       float[] gradWeight, float[] gradBias) {
         long count = (long) batch * spatial;
         for (int c = 0; c < channels; c++) {
             float mean = saveMean[c];
@@ -824,7 +825,8 @@ public class ScalarKernels implements Kernels {
                     int iBase = gradInputOffset + (b * channels + c) * spatial;
                     for (int i = 0; i < spatial; i++) {
                         float xc = x[xBase + i] - mean;
-                        gradInput[iBase + i] += scale * (grad[gBase + i] - meanG - xc * k);
+                        float d = scale * (grad[gBase + i] - meanG - xc * k);
+                        gradInput[iBase + i] = accumulate ? gradInput[iBase + i] + d : d;
                     }
                 }
             }

@@ -451,7 +451,7 @@ class KernelFuzzTest {
                              float[] inv, float[] o, int n) {
             float[] gw = Arrays.copyOfRange(o, n, n + ch);
             float[] gb = Arrays.copyOfRange(o, n + ch, n + 2 * ch);
-            k.batchNormTrainBackward(g, 0, x, 0, batch, ch, sp, w, mean, inv, o, 0, gw, gb);
+            k.batchNormTrainBackward(g, 0, x, 0, batch, ch, sp, w, mean, inv, o, 0, true, gw, gb);
             System.arraycopy(gw, 0, o, n, ch);
             System.arraycopy(gb, 0, o, n + ch, ch);
         }

@@ -812,12 +812,28 @@ class PanamaKernelsTest {
             float[] g = random(n, 24, -1f, 1f);
             float[] egi = random(n, 25, -1f, 1f), agi = egi.clone();
             float[] egw = new float[ch], agw = new float[ch], egb = new float[ch], agb = new float[ch];
-            REF.batchNormTrainBackward(g, 0, x, 0, batch, ch, sp, w, em, es, egi, 0, egw, egb);
-            SIMD.batchNormTrainBackward(g, 0, x, 0, batch, ch, sp, w, em, es, agi, 0, agw, agb);
+            REF.batchNormTrainBackward(g, 0, x, 0, batch, ch, sp, w, em, es, egi, 0, true, egw, egb);
+            SIMD.batchNormTrainBackward(g, 0, x, 0, batch, ch, sp, w, em, es, agi, 0, true, agw, agb);
             double tol = 1e-6 * Math.sqrt(batch * sp) + 1e-6;
             assertClose(egb, agb, tol, what + " grad bias");
             assertClose(egw, agw, tol, what + " grad weight");
             assertClose(egi, agi, 1e-5, what + " grad input");
+            // overwriting: the same as accumulating into zeros, bit for bit, also in place over grad
+            for (Kernels k : new Kernels[] {REF, SIMD}) {
+                float[] zeros = new float[n];
+                k.batchNormTrainBackward(g, 0, x, 0, batch, ch, sp, w, em, es, zeros, 0, true, null, null);
+                float[] over = random(n, 27, -1f, 1f);
+                k.batchNormTrainBackward(g, 0, x, 0, batch, ch, sp, w, em, es, over, 0, false, null, null);
+                assertArrayEquals(zeros, over, what + " " + k.name() + " grad input overwritten");
+                float[] inPlace = g.clone();
+                float[] gw2 = new float[ch], gb2 = new float[ch];
+                float[] gw1 = new float[ch], gb1 = new float[ch];
+                k.batchNormTrainBackward(g, 0, x, 0, batch, ch, sp, w, em, es, null, 0, true, gw1, gb1);
+                k.batchNormTrainBackward(inPlace, 0, x, 0, batch, ch, sp, w, em, es, inPlace, 0, false, gw2, gb2);
+                assertArrayEquals(zeros, inPlace, what + " " + k.name() + " grad input in place over grad");
+                assertArrayEquals(gw1, gw2, what + " " + k.name() + " grad weight with the input gradient in place");
+                assertArrayEquals(gb1, gb2, what + " " + k.name() + " grad bias with the input gradient in place");
+            }
         }
     }
 
