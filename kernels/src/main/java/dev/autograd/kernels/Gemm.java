@@ -104,9 +104,9 @@ final class Gemm {
 
     /**
      * Per thread: 0 an A block, 1 a B panel, 2 an edge tile, 3 {@link #shared}'s A, 4 {@link #balanced}'s
-     * whole operand.
+     * whole operand, 5 {@link #transpose}'s copy.
      */
-    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[5][]);
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[6][]);
 
     private Gemm() {
     }
@@ -359,9 +359,18 @@ final class Gemm {
         return map;
     }
 
-    /** A dense copy of the transpose of the rows x cols matrix at {@code src[off]} (rows {@code ld} apart). */
+    /** The most floats {@link #transpose} keeps per thread between calls (4 MB); bigger ones are made per call. */
+    static final int TRANSPOSE_KEPT = 1 << 20;
+
+    /**
+     * A dense copy of the transpose of the rows x cols matrix at {@code src[off]} (rows {@code ld}
+     * apart), in the calling thread's buffer 5 (valid until its next call) when it is at most
+     * {@link #TRANSPOSE_KEPT} floats: a skinny product allocated its k x n copy of B on every call
+     * (74 KB per 512x4x4608 product in JMH's {@code -prof gc}).
+     */
     static float[] transpose(float[] src, int off, int ld, int rows, int cols) {
-        float[] out = new float[rows * cols];
+        int size = rows * cols;
+        float[] out = size <= TRANSPOSE_KEPT ? buffer(5, size) : new float[size];
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
                 out[c * rows + r] = src[off + r * ld + c];
