@@ -1096,7 +1096,6 @@ public class PanamaKernels extends ScalarKernels {
             super.maxDim(x, xOffset, outer, reduce, inner, out, outOffset, argmax);
             return;
         }
-        int[] argLanes = new int[L];
         for (int o = 0; o < outer; o++) {
             int base = xOffset + o * reduce * inner;
             int ob = outOffset + o * inner;
@@ -1105,22 +1104,21 @@ public class PanamaKernels extends ScalarKernels {
             for (; i < bound; i += L) {
                 FloatVector m = FloatVector.fromArray(S, x, base + i);
                 IntVector arg = IntVector.zero(SI);
-                VectorMask<Float> nan = m.test(VectorOperators.IS_NAN);
                 for (int r = 1, idx = base + inner + i; r < reduce; r++, idx += inner) {
                     FloatVector v = FloatVector.fromArray(S, x, idx);
-                    // take v where it is larger, or where it is the first NaN of its lane
+                    // take v where it is larger, or where it is the first NaN of its lane: a lane
+                    // whose max is NaN keeps it. (A mask carried from one row to the next instead,
+                    // "NaN seen", was boxed by C2 on every row: 3 MB per 4096 x 256 max.)
                     VectorMask<Float> take = v.compare(VectorOperators.GT, m)
-                            .or(v.test(VectorOperators.IS_NAN)).andNot(nan);
+                            .or(v.test(VectorOperators.IS_NAN)).andNot(m.test(VectorOperators.IS_NAN));
                     m = m.blend(v, take);
                     arg = arg.blend(r, take.cast(SI));
-                    nan = nan.or(take.and(v.test(VectorOperators.IS_NAN)));
                 }
                 m.intoArray(out, ob + i);
                 if (argmax != null) {
-                    arg.intoArray(argLanes, 0);
-                    for (int l = 0; l < L; l++) {
-                        argmax[o * inner + i + l] = argLanes[l];
-                    }
+                    int at = o * inner + i;
+                    ((LongVector) arg.convertShape(VectorOperators.I2L, SL, 0)).intoArray(argmax, at);
+                    ((LongVector) arg.convertShape(VectorOperators.I2L, SL, 1)).intoArray(argmax, at + L / 2);
                 }
             }
             for (; i < inner; i++) {
