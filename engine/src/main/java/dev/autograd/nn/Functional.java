@@ -514,7 +514,9 @@ public final class Functional {
                 // x's first gradient overwrites an array instead of accumulating into zeros: the
                 // incoming gradient itself when it is this call's alone (after a ReLU's backward)
                 boolean fresh = g.needs(0) && g.isEmpty(0);
-                float[] gx = !g.needs(0) ? null : !fresh ? g.buffer(0) : g.ownsGrad() ? grad.data() : new float[grad.numel()];
+                float[] gx = !g.needs(0) ? null
+                        : !fresh ? g.buffer(0)
+                        : g.ownsGrad() ? grad.data() : new float[grad.numel()];
                 K.batchNormTrainBackward(grad.data(), 0, xc.data(), xc.offset(), batch, channels, spatial, fw,
                         mean, invStd, gx, 0, !fresh, gw, gb);
                 if (fresh) {

@@ -234,7 +234,7 @@ final class TapConv {
             // per row of the panel: its image's first element (-1: padding row) and the pixels of
             // its position's valid taps; then column by column, the panel's eight rows together
             // (row by row, the 64 KB panel was written eight times over with stores 32 bytes apart)
-            // per row of the panel: base[i] at rows[i], the pixels of its valid taps at rows[MR + t*MR + i]
+            // the thread's row table: row i's image at rows[i], its pixel through valid tap t at rows[MR + t*MR + i]
             int[] rows = Scratch.ints(ROW_TABLE, MR + MR * taps);
             for (int panel = p0; panel < p1; panel++) {
                 int q = classOfPanel(plan, panel);
