@@ -678,19 +678,17 @@ public class PanamaKernels extends ScalarKernels {
             rows *= sh[d];
         }
         if (r == 2 && xs[0] == 1 && ix >= sh[0] && L >= 8 && sh[0] >= L && inner >= 8) {
-            // column blocks of eight (a multiple of eight columns per range; the last takes the rest)
+            // ranges of whole blocks of eight columns (the last range takes the rest)
             int rowsT = sh[0];
-            int blocks = inner / 8;
-            Parallel.forRange(blocks, Math.max(1, PARALLEL_GRAIN / (8 * rowsT)), 1, (b0, b1) ->
-                    transpose(rowsT, inner, b0 * 8, b1 == blocks ? inner : b1 * 8, x, xOffset, ix, out, outOffset));
+            Parallel.forRange(inner, Math.max(8, PARALLEL_GRAIN / rowsT), 8, (c0, c1) ->
+                    transpose(rowsT, inner, c0, c1, x, xOffset, ix, out, outOffset));
             return;
         }
         // rows in ranges on the pool's threads: the convolutions' [O, B, P] <-> [B, O, P] copies ran
         // on the calling thread alone (about 3 ms of a batch-16 step while the other core waited)
-        int rank2 = r;
-        int innerLen = inner;
+        int mergedRank = r;
         Parallel.forRange(rows, Math.max(1, PARALLEL_GRAIN / Math.max(1, inner)), 1, (from, to) ->
-                copyRows(rank2, sh, xs, innerLen, ix, x, xOffset, out, outOffset, from, to));
+                copyRows(mergedRank, sh, xs, inner, ix, x, xOffset, out, outOffset, from, to));
     }
 
     /** Rows [from, to) of {@link #copyStrided} (after merging): row i's offset in x from its index. */

@@ -196,9 +196,10 @@ final class TapConv {
     private static final ThreadLocal<float[]> PRODUCT = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<int[]> TABLE = ThreadLocal.withInitial(() -> new int[0]);
-    /** The forward's first A index of each class (the calling thread's) and a panel's row table (each thread's). */
+    /** The forward's first A index of each class (the calling thread's), and a panel's rows (each thread's). */
     private static final ThreadLocal<int[]> CLASS_STARTS = ThreadLocal.withInitial(() -> new int[0]);
-    private static final ThreadLocal<int[]> ROW_TABLE = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<int[]> ROW_BASES = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<int[]> ROW_PIXELS = ThreadLocal.withInitial(() -> new int[0]);
     /** Lane offsets of the input gradient's tap gathers (lane j at j*taps), per thread. */
     private static final ThreadLocal<int[]> LANES = ThreadLocal.withInitial(() -> new int[0]);
 
@@ -234,18 +235,18 @@ final class TapConv {
             // per row of the panel: its image's first element (-1: padding row) and the pixels of
             // its position's valid taps; then column by column, the panel's eight rows together
             // (row by row, the 64 KB panel was written eight times over with stores 32 bytes apart)
-            // the thread's row table: row i's image at rows[i], its pixel through valid tap t at rows[MR + t*MR + i]
-            int[] rows = Scratch.ints(ROW_TABLE, MR + MR * taps);
+            int[] base = Scratch.ints(ROW_BASES, MR);
+            int[] pixels = Scratch.ints(ROW_PIXELS, MR * taps);
             for (int panel = p0; panel < p1; panel++) {
                 int q = classOfPanel(plan, panel);
                 int first = panel * MR - plan.rowStart[q];
                 int valid = plan.tapFrom[q + 1] - plan.tapFrom[q];
                 for (int i = 0; i < MR; i++) {
                     int r = first + i;
-                    rows[i] = r < plan.rowCount[q] ? xOff + (r % batch) * channels * image : -1;
+                    base[i] = r < plan.rowCount[q] ? xOff + (r % batch) * channels * image : -1;
                     int p = r < plan.rowCount[q] ? plan.position(q, r) : 0;
                     for (int t = 0; t < valid; t++) {
-                        rows[MR + t * MR + i] = plan.pixel[p * taps + plan.validTaps[plan.tapFrom[q] + t]];
+                        pixels[t * MR + i] = plan.pixel[p * taps + plan.validTaps[plan.tapFrom[q] + t]];
                     }
                 }
                 int at = aFrom[q] + first * channels * valid;
@@ -254,7 +255,7 @@ final class TapConv {
                     for (int t = 0; t < valid; t++) {
                         for (int c = c0; c < c0 + cn; c++) {
                             for (int i = 0; i < MR; i++, at++) {
-                                a[at] = rows[i] < 0 ? 0f : x[rows[i] + c * image + rows[MR + t * MR + i]];
+                                a[at] = base[i] < 0 ? 0f : x[base[i] + c * image + pixels[t * MR + i]];
                             }
                         }
                     }
