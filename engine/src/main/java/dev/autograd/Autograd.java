@@ -338,6 +338,9 @@ public final class Autograd {
                     if (anomaly) {
                         Anomaly.check(node, hadNan);
                     }
+                    if (owned && node.capture < 0) {
+                        grads.recycle(node, buf);
+                    }
                 }
                 if (!retainGraph) {
                     node.release();

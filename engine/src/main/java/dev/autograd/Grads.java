@@ -2,6 +2,9 @@ package dev.autograd;
 
 import dev.autograd.kernels.KernelProvider;
 import dev.autograd.kernels.Kernels;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.HashMap;
 
 /**
  * Where a {@link Backward} closure puts its inputs' gradients. Input {@code i} is numbered as passed to
@@ -16,6 +19,8 @@ import dev.autograd.kernels.Kernels;
  *   <li>{@link #axpy(int, float, Tensor)}: add {@code alpha * t}.</li>
  *   <li>{@link #buffer(int)}: a contiguous, offset-0 {@code float[]} of input i's shape holding the gradient so
  *       far (zeros at first) for kernels that accumulate ({@code ...Backward}, {@code ...Into}, sgemm with beta 1).</li>
+ *   <li>{@link #fresh(int)}: an array for a gradient a kernel overwrites whole, then handed over with
+ *       {@code accumulateFresh}.</li>
  * </ul>
  */
 public final class Grads {
@@ -31,6 +36,13 @@ public final class Grads {
     }
 
     private boolean gradOwned;
+
+    /**
+     * Arrays of this backward pass's gradients that are dead (their node ran and passed them on to no
+     * one), by length, for the pass's next gradients of that size: memory written a moment ago is
+     * in the cache, where a new array is not. Dropped with this object at the end of the pass.
+     */
+    private final HashMap<Integer, ArrayDeque<float[]>> spare = new HashMap<>();
 
     void bind(Node node, boolean gradOwned) {
         this.node = node;
@@ -63,6 +75,48 @@ public final class Grads {
     /** The shape of input i (do not modify). */
     public int[] inputShape(int i) {
         return node.inputShapes[i];
+    }
+
+    /**
+     * An array of n floats for a gradient this call makes and hands over with {@link #accumulateFresh}:
+     * its contents are undefined (every element must be written). A dead gradient of this backward
+     * pass when there is one of that length, else a new array.
+     */
+    public float[] fresh(int n) {
+        float[] a = spare(n);
+        return a != null ? a : new float[n];
+    }
+
+    private float[] zeros(int n) {
+        float[] a = spare(n);
+        if (a == null) {
+            return new float[n];
+        }
+        Arrays.fill(a, 0f);
+        return a;
+    }
+
+    private float[] spare(int n) {
+        ArrayDeque<float[]> q = spare.get(n);
+        return q == null ? null : q.poll();
+    }
+
+    /**
+     * After a node's closure ran: its incoming gradient {@code buf}, when the engine made it for this
+     * pass ({@code owned}), is dead unless the closure passed it (or a view of it) on to an input's
+     * buffer, so its array can hold a later gradient of this pass.
+     */
+    void recycle(Node node, Tensor buf) {
+        float[] a = buf.data();
+        if (a == null || a.length != buf.numel()) {
+            return;
+        }
+        for (Node target : node.next) {
+            if (target != null && target.buf != null && target.buf.data() == a) {
+                return;
+            }
+        }
+        spare.computeIfAbsent(a.length, k -> new ArrayDeque<>()).push(a);
     }
 
     /** Adds {@code t} (output-shaped or input-shaped) to input i's gradient; t is never mutated. */
@@ -106,7 +160,7 @@ public final class Grads {
         }
         Tensor c = r.contiguous();
         if (target.buf == null && !isDirectCandidate(target)) {
-            float[] out = new float[c.numel()];
+            float[] out = fresh(c.numel());
             K.scale(c.data(), c.offset(), alpha, out, 0, out.length);
             target.buf = Tensor.wrap(out, shape);
             target.owned = true;
@@ -141,13 +195,13 @@ public final class Grads {
                 target.direct = true;
             } else {
                 // a leaf's first gradient may reuse the memory of the one zero_grad cleared
-                float[] zeros = target.variable != null ? target.variable.newGradStorage(true) : new float[Shapes.numel(shape)];
+                float[] zeros = target.variable != null ? target.variable.newGradStorage(true) : zeros(Shapes.numel(shape));
                 target.buf = Tensor.wrap(zeros, shape);
                 target.owned = true;
             }
         } else if (!target.owned) {
             Tensor old = target.buf;
-            float[] copy = new float[old.numel()];
+            float[] copy = fresh(old.numel());
             System.arraycopy(old.data(), old.offset(), copy, 0, copy.length);
             target.buf = Tensor.wrap(copy, shape);
             target.owned = true;

@@ -516,7 +516,7 @@ public final class Functional {
                 boolean fresh = g.needs(0) && g.isEmpty(0);
                 float[] gx = !g.needs(0) ? null
                         : !fresh ? g.buffer(0)
-                        : g.ownsGrad() ? grad.data() : new float[grad.numel()];
+                        : g.ownsGrad() ? grad.data() : g.fresh(grad.numel());
                 K.batchNormTrainBackward(grad.data(), 0, xc.data(), xc.offset(), batch, channels, spatial, fw,
                         mean, invStd, gx, 0, !fresh, gw, gb);
                 if (fresh) {
