@@ -215,8 +215,8 @@ public final class Functional {
                         needW, needX ? g.buffer(0) : null, g, w, keptU, keptV);
                 return;
             }
-            float[] gT = gd;           // [O, B*P]
-            if (batch > 1) {
+            float[] gT = gd;           // [O, B*P]; the tap classes' kernels read grad as it is
+            if (batch > 1 && (needB || !taps)) {
                 gT = w.transposed((long) outC * n);
                 K.copyStrided(new int[] {outC, batch, s.plane()}, gd, 0, new int[] {s.plane(), outC * s.plane(), 1}, gT, 0);
             }
@@ -233,7 +233,10 @@ public final class Functional {
                 boolean fresh = weight.isLeaf() && weight.peekGrad() == null;
                 float[] dw = fresh ? weight.newGradStorage(false) : g.buffer(1);
                 float beta = fresh ? 0f : 1f;
-                if (s.isPointwise() && batch == 1) {
+                if (taps) {
+                    K.conv2dTapsWeightGrad(gd, 0, outC, xc.data(), xc.offset(), batch, channels, height, width, kH, kW,
+                            padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, beta, dw, 0);
+                } else if (s.isPointwise() && batch == 1) {
                     K.sgemm(false, true, outC, channels, n, 1f, gT, 0, n, xc.data(), xc.offset(), n, beta, dw, 0, channels);
                 } else if (n >= WIDE) {
                     // grad x im2col(x)^T, the columns gathered from the images by the kernels

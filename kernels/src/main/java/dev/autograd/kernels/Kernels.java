@@ -188,9 +188,26 @@ public interface Kernels {
     }
 
     /**
-     * Whether {@link #conv2dTaps} and {@link #conv2dTapsInputGrad} pay for this shape: images so small
-     * that most of the column matrix is padding (ResNet-18's layer4 at 64x64 inputs). The reference
-     * says no; the SIMD kernels compare their work with the full GEMM's.
+     * A convolution's weight gradient from the output gradient {@code grad[batch, outC, outH, outW]}
+     * (as the forward writes it, not transposed): {@link #conv2dWeightGrad} of grad as [outC,
+     * batch*outH*outW]. The SIMD kernels skip the taps that fall on padding.
+     */
+    default void conv2dTapsWeightGrad(float[] grad, int gradOffset, int outC, float[] x, int xOffset, int batch,
+                                      int channels, int height, int width, int kH, int kW, int padH, int padW,
+                                      int strideH, int strideW, int dilationH, int dilationW, int outH, int outW,
+                                      float beta, float[] dw, int dwOffset) {
+        int plane = outH * outW;
+        float[] gT = new float[Math.multiplyExact(outC, batch * plane)];
+        copyStrided(new int[] {outC, batch, plane}, grad, gradOffset, new int[] {plane, outC * plane, 1}, gT, 0);
+        conv2dWeightGrad(gT, 0, outC, x, xOffset, batch, channels, height, width, kH, kW, padH, padW, strideH,
+                strideW, dilationH, dilationW, outH, outW, beta, dw, dwOffset);
+    }
+
+    /**
+     * Whether {@link #conv2dTaps}, {@link #conv2dTapsInputGrad} and {@link #conv2dTapsWeightGrad} pay
+     * for this shape: images so small that most of the column matrix is padding (ResNet-18's layer4
+     * at 64x64 inputs). The reference says no; the SIMD kernels compare their work with the full
+     * GEMM's.
      */
     default boolean tapsPay(int batch, int height, int width, int kH, int kW, int padH, int padW, int strideH,
                             int strideW, int dilationH, int dilationW, int outH, int outW) {

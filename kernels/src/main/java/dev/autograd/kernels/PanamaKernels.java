@@ -1682,6 +1682,21 @@ public class PanamaKernels extends ScalarKernels {
         TapConv.inputGrad(plan, w, wOffset, outC, grad, gradOffset, channels, height, width, gx, gxOffset);
     }
 
+    @Override
+    public void conv2dTapsWeightGrad(float[] grad, int gradOffset, int outC, float[] x, int xOffset, int batch,
+                                     int channels, int height, int width, int kH, int kW, int padH, int padW,
+                                     int strideH, int strideW, int dilationH, int dilationW, int outH, int outW,
+                                     float beta, float[] dw, int dwOffset) {
+        TapConv.Plan plan = tapPlan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW,
+                outH, outW);
+        if (plan == null || outC <= 0 || channels <= 0) {
+            super.conv2dTapsWeightGrad(grad, gradOffset, outC, x, xOffset, batch, channels, height, width, kH, kW,
+                    padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, beta, dw, dwOffset);
+            return;
+        }
+        TapConv.weightGrad(plan, grad, gradOffset, outC, x, xOffset, channels, height, width, beta, dw, dwOffset);
+    }
+
     /** The most (position, tap) pairs of a {@link TapConv.Plan}. */
     static final int TAP_PLAN_MAX = 1 << 16;
 

@@ -26,9 +26,10 @@ import jdk.incubator.vector.FloatVector;
  * its columns taken tap by tap (a gather of stride kH*kW), so every B panel belongs to one tap, and
  * a (class, panel) tile is computed only when that tap is valid for the class; then each valid
  * (position, tap) row segment is added into its input pixel's channels.
+ * <li>Weight gradient, {@code dW_t[o, c] = sum grad[o, rows_t] x_t[rows_t, c]} tap by tap, the depth
+ * only the rows where tap t is inside the image, its products interleaved into dW's rows (taps
+ * innermost) by gathers.
  * </ul>
- * The weight gradient is left to the GEMM: its product writes all of dW (rows of kH*kW taps
- * interleaved), so skipping taps would not shorten its stores.
  *
  * <p>ResNet-18's layer4 at batch 16 (512 channels, one JVM, alternating with the GEMM's way): see
  * the Kernels section of docs/performance.md.
@@ -202,6 +203,13 @@ final class TapConv {
     private static final ThreadLocal<int[]> ROW_PIXELS = ThreadLocal.withInitial(() -> new int[0]);
     /** Lane offsets of the input gradient's tap gathers (lane j at j*taps), per thread. */
     private static final ThreadLocal<int[]> LANES = ThreadLocal.withInitial(() -> new int[0]);
+    /** The weight gradient's packed operands (the caller's: read by every thread). */
+    private static final ThreadLocal<float[]> TAP_A = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> TAP_B = ThreadLocal.withInitial(() -> new float[0]);
+    /** The weight gradient's rows tap by tap (first row of tap t, then each row's grad and x offsets). */
+    private static final ThreadLocal<int[]> TAP_ROWS = ThreadLocal.withInitial(() -> new int[0]);
+    /** Where dW's element j of a row comes from in a panel's products (tap-major), per thread. */
+    private static final ThreadLocal<int[]> INTERLEAVE = ThreadLocal.withInitial(() -> new int[0]);
 
     /** {@link Kernels#conv2dTaps}: out [batch, outC, outH, outW], overwritten. */
     static void forward(Plan plan, float[] w, int wOff, int outC, float[] x, int xOff, int channels, int height,
@@ -333,6 +341,135 @@ final class TapConv {
             for (int j = 0; j < NR; j++) {
                 buf[dst + j] = j < nr ? w[wOff + (col + j) * k + pc + p] : 0f;
             }
+        }
+    }
+
+    /**
+     * {@link Kernels#conv2dTapsWeightGrad}: {@code dw[o, (c, t)] = beta dw + sum grad[b, o, p] x[b, c,
+     * pixel(p, t)]} over the (position p, image b) rows where tap t lands inside the image, grad
+     * [batch, outC, outH, outW]. Tap by tap, a product {@code dW_t[o, c] = grad_t[o, rows_t] x
+     * x_t[rows_t, c]} whose depth is only tap t's rows (the GEMM on im2col multiplies every tap by
+     * every row, padding included: 2.25x the multiply-adds for layer4's 2x2 images); each MR rows of
+     * o, the taps' products go to a thread buffer and are interleaved into dW's rows (taps
+     * innermost) with one gather per vector.
+     */
+    static void weightGrad(Plan plan, float[] grad, int gOff, int outC, float[] x, int xOff, int channels,
+                           int height, int width, float beta, float[] dw, int dwOff) {
+        int taps = plan.taps;
+        int k = channels * taps;
+        int image = height * width;
+        int plane = plan.positions.length;
+        int batch = plan.batch;
+        int cPadded = (channels + NR - 1) / NR * NR;
+        int oPanels = (outC + MR - 1) / MR;
+        int cPanels = cPadded / NR;
+        // rows of tap t: rows[t] .. rows[t + 1] (class by class, position, image); then per row the
+        // offset of its (image, position) in grad and of its (image, pixel) in x
+        int pairs = 0;
+        for (int q = 0; q < plan.classes; q++) {
+            pairs += (plan.tapFrom[q + 1] - plan.tapFrom[q]) * (plan.posFrom[q + 1] - plan.posFrom[q]) * batch;
+        }
+        int[] rows = Scratch.ints(TAP_ROWS, taps + 1 + 2 * pairs);
+        int gAt = taps + 1;
+        int xAt = gAt + pairs;
+        int r = 0;
+        for (int t = 0; t < taps; t++) {
+            rows[t] = r;
+            for (int q = 0; q < plan.classes; q++) {
+                if (!validIn(plan, q, t)) {
+                    continue;
+                }
+                for (int pi = plan.posFrom[q]; pi < plan.posFrom[q + 1]; pi++) {
+                    int p = plan.positions[pi];
+                    for (int b = 0; b < batch; b++, r++) {
+                        rows[gAt + r] = gOff + b * outC * plane + p;
+                        rows[xAt + r] = xOff + b * channels * image + plan.pixel[p * taps + t];
+                    }
+                }
+            }
+        }
+        rows[taps] = r;
+        // A: tap t's panel i (MR rows of o) at MR * (oPanels * rows[t] + i * depth_t), k-major;
+        // B: tap t's panel u (NR channels) at NR * (cPanels * rows[t] + u * depth_t)
+        float[] a = Scratch.floats(TAP_A, Math.multiplyExact(oPanels * MR, pairs));
+        float[] bp = Scratch.floats(TAP_B, Math.multiplyExact(cPadded, pairs));
+        Parallel.forRange(oPanels + cPanels, 1, 1, (u0, u1) -> {
+            for (int u = u0; u < u1; u++) {
+                for (int t = 0; t < taps; t++) {
+                    int first = rows[t];
+                    int depth = rows[t + 1] - first;
+                    if (u < oPanels) {
+                        int o0 = u * MR;
+                        int at = MR * (oPanels * first + u * depth);
+                        for (int kk = 0; kk < depth; kk++) {
+                            int src = rows[gAt + first + kk];
+                            for (int i = 0; i < MR; i++, at++) {
+                                a[at] = o0 + i < outC ? grad[src + (o0 + i) * plane] : 0f;
+                            }
+                        }
+                    } else {
+                        int c0 = (u - oPanels) * NR;
+                        int at = NR * (cPanels * first + (u - oPanels) * depth);
+                        for (int kk = 0; kk < depth; kk++) {
+                            int src = rows[xAt + first + kk];
+                            for (int j = 0; j < NR; j++, at++) {
+                                bp[at] = c0 + j < channels ? x[src + (c0 + j) * image] : 0f;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        // dW's element j = c*taps + t of a row comes from the products at t*MR*cPadded + c
+        int[] from = Scratch.ints(INTERLEAVE, k);
+        for (int j = 0; j < k; j++) {
+            from[j] = j % taps * MR * cPadded + j / taps;
+        }
+        Parallel.forRange(oPanels, 1, 1, (p0, p1) -> {
+            float[] product = Scratch.floats(PRODUCT, taps * MR * cPadded);
+            for (int panel = p0; panel < p1; panel++) {
+                for (int t = 0; t < taps; t++) {
+                    int first = rows[t];
+                    int depth = rows[t + 1] - first;
+                    int dst = t * MR * cPadded;
+                    if (depth == 0) {
+                        java.util.Arrays.fill(product, dst, dst + MR * cPadded, 0f);
+                        continue;
+                    }
+                    for (int u = 0; u < cPanels; u++) {
+                        Gemm.kernel(a, MR * (oPanels * first + panel * depth), bp, NR * (cPanels * first + u * depth),
+                                depth, product, dst + u * NR, cPadded, 1f, 0f, false, null);
+                    }
+                }
+                for (int i = 0; i < MR && panel * MR + i < outC; i++) {
+                    interleaveRow(product, i * cPadded, from, k, beta, dw, dwOff + (panel * MR + i) * k);
+                }
+            }
+        });
+    }
+
+    private static boolean validIn(Plan plan, int q, int t) {
+        for (int i = plan.tapFrom[q]; i < plan.tapFrom[q + 1]; i++) {
+            if (plan.validTaps[i] == t) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@code dw[at + j] = beta dw[at + j] + product[base + from[j]]}, j < k; dw not read when beta is 0. */
+    private static void interleaveRow(float[] product, int base, int[] from, int k, float beta, float[] dw, int at) {
+        int j = 0;
+        for (int bound = S.loopBound(k); j < bound; j += L) {
+            FloatVector v = FloatVector.fromArray(S, product, base, from, j);
+            if (beta != 0f) {
+                v = FloatVector.fromArray(S, dw, at + j).fma(FloatVector.broadcast(S, beta), v);
+            }
+            v.intoArray(dw, at + j);
+        }
+        for (; j < k; j++) {
+            float v = product[base + from[j]];
+            dw[at + j] = beta == 0f ? v : dw[at + j] * beta + v;
         }
     }
 

@@ -488,9 +488,10 @@ class PanamaKernelsTest {
     }
 
     /**
-     * Convolutions of small images by classes of output positions ({@link TapConv}): forward and
-     * input gradient close to the reference (the GEMM on im2col), the input gradient added to what
-     * gx held; the same bits on one thread and on two. Shapes where the classes pay (the kernels
+     * Convolutions of small images by classes of output positions ({@link TapConv}): forward, input
+     * and weight gradients close to the reference (the GEMM on im2col), the input gradient added to
+     * what gx held, the weight gradient overwriting dw or added to it; the same bits on one thread
+     * and on two. Shapes where the classes pay (the kernels
      * would otherwise take the reference's way): layer4 at batch 16 with channel counts that leave
      * partial panels and blocks, a 1x1 image (only the centre tap), a class with no tap at all (a
      * 1x1 kernel over padding), dilation, stride, a batch that leaves padding rows in the panels.
@@ -521,8 +522,16 @@ class PanamaKernelsTest {
             float[] eg = gx0.clone();
             REF.conv2dTapsInputGrad(wt, 3, outC, g, 4, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
                     oh, ow, eg, 1);
+            float[] dw0 = random(outC * k + 6, 54, -1f, 1f);
+            float[] ew0 = new float[outC * k + 6];
+            REF.conv2dTapsWeightGrad(g, 4, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
+                    oh, ow, 0f, ew0, 6);
+            float[] ew1 = dw0.clone();
+            REF.conv2dTapsWeightGrad(g, 4, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
+                    oh, ow, 1f, ew1, 6);
             float[] firstOut = null;
             float[] firstGrad = null;
+            float[] firstWeightGrad = null;
             for (int threads : new int[] {1, 2}) {
                 Parallel.setThreads(threads);
                 float[] a = new float[e.length];
@@ -536,12 +545,25 @@ class PanamaKernelsTest {
                 Arrays.fill(expectedOut, 0, 5, Float.NaN);
                 assertClose(expectedOut, a, 2e-6 * Math.sqrt(k) + 1e-6, "output " + what);
                 assertClose(eg, ag, 2e-6 * Math.sqrt(outC * kh * kw) + 1e-6, "input gradient " + what);
+                // the weight gradient: overwriting (dw never read: NaN stays out) and accumulating
+                float[] aw0 = new float[ew0.length];
+                Arrays.fill(aw0, 6, aw0.length, Float.NaN);
+                SIMD.conv2dTapsWeightGrad(g, 4, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
+                        oh, ow, 0f, aw0, 6);
+                float[] aw1 = dw0.clone();
+                SIMD.conv2dTapsWeightGrad(g, 4, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil,
+                        oh, ow, 1f, aw1, 6);
+                double tolW = 2e-6 * Math.sqrt(batch * oh * ow) + 1e-6;
+                assertClose(ew0, aw0, tolW, "weight gradient " + what);
+                assertClose(ew1, aw1, tolW, "weight gradient added " + what);
                 if (firstOut == null) {
                     firstOut = a;
                     firstGrad = ag;
+                    firstWeightGrad = aw1;
                 } else {
                     assertArrayEquals(firstOut, a, "1 against 2 threads " + what);
                     assertArrayEquals(firstGrad, ag, "1 against 2 threads " + what);
+                    assertArrayEquals(firstWeightGrad, aw1, "1 against 2 threads " + what);
                 }
             }
         }
