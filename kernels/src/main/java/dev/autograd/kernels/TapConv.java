@@ -344,11 +344,128 @@ final class TapConv {
         }
     }
 
+    private static int classOfPanel(Plan plan, int panel) {
+        int q = plan.classes - 1;
+        while (plan.rowStart[q] > panel * MR) {
+            q--;
+        }
+        return q;
+    }
+
+    /** {@link Kernels#conv2dTapsInputGrad}: grad [batch, outC, outH, outW]; adds into gx [batch, channels, height, width]. */
+    static void inputGrad(Plan plan, float[] w, int wOff, int outC, float[] grad, int gOff, int channels, int height,
+                          int width, float[] gx, int gxOff) {
+        int taps = plan.taps;
+        int k = channels * taps;
+        int image = height * width;
+        int plane = plan.positions.length;
+        int batch = plan.batch;
+        int cPadded = (channels + NR - 1) / NR * NR;
+        int ldc = taps * cPadded;
+        // A: grad^T in the plan's rows, panel i (MR rows) at i * outC * MR, column o at + o*MR
+        float[] a = Scratch.floats(A, Math.multiplyExact(plan.rows, outC));
+        float[] product = Scratch.floats(PRODUCT, Math.multiplyExact(plan.rows, ldc));
+        Parallel.forRange(plan.rows / MR, 1, 1, (p0, p1) -> {
+            for (int panel = p0; panel < p1; panel++) {
+                int q = classOfPanel(plan, panel);
+                int first = panel * MR - plan.rowStart[q];
+                int dst = panel * MR * outC;
+                for (int i = 0; i < MR; i++) {
+                    int r = first + i;
+                    if (r >= plan.rowCount[q]) {
+                        for (int o = 0; o < outC; o++) {
+                            a[dst + o * MR + i] = 0f;
+                        }
+                        continue;
+                    }
+                    int src = gOff + (r % batch) * outC * plane + plan.position(q, r);
+                    for (int o = 0; o < outC; o++) {
+                        a[dst + o * MR + i] = grad[src + o * plane];
+                    }
+                }
+            }
+        });
+        // B's panels: tap t, channels [c0, c0 + NR), each computed for the classes where t is valid.
+        // All taps of a channel panel per depth block together: their gathers read the same lines of
+        // W's rows (NR channels x taps floats each), which stay in L1 from one tap to the next; panel
+        // by panel, every line came from beyond L2 once per tap (6.1 against 3.5 ms for the GEMM's
+        // way, one thread, layer4 at batch 16).
+        int cPanels = cPadded / NR;
+        int kcStep = Gemm.kcStep(outC);
+        boolean[] used = new boolean[taps];
+        for (int q = 0; q < plan.classes; q++) {
+            for (int i = plan.tapFrom[q]; i < plan.tapFrom[q + 1]; i++) {
+                used[plan.validTaps[i]] = true;
+            }
+        }
+        Parallel.forRange(cPanels, 1, 1, (u0, u1) -> {
+            float[] bufB = Scratch.floats(PANEL, taps * kcStep * NR);
+            int[] lanes = Scratch.ints(LANES, L);
+            for (int i = 0; i < L; i++) {
+                lanes[i] = i * taps;
+            }
+            for (int u = u0; u < u1; u++) {
+                int c0 = u * NR;
+                int nr = Math.min(NR, channels - c0);
+                for (int pc = 0; pc < outC; pc += kcStep) {
+                    int kc = Math.min(kcStep, outC - pc);
+                    int src = wOff + pc * k + c0 * taps;
+                    for (int p = 0; p < kc; p++, src += k) {
+                        for (int t = 0; t < taps; t++) {
+                            if (!used[t]) {
+                                continue;
+                            }
+                            int dst = (t * kcStep + p) * NR;
+                            if (nr == NR) {
+                                FloatVector.fromArray(S, w, src + t, lanes, 0).intoArray(bufB, dst);
+                                FloatVector.fromArray(S, w, src + t + L * taps, lanes, 0).intoArray(bufB, dst + L);
+                            } else {
+                                for (int j = 0; j < NR; j++) {
+                                    bufB[dst + j] = j < nr ? w[src + t + j * taps] : 0f;
+                                }
+                            }
+                        }
+                    }
+                    boolean first = pc == 0;
+                    for (int q = 0; q < plan.classes; q++) {
+                        for (int ti = plan.tapFrom[q]; ti < plan.tapFrom[q + 1]; ti++) {
+                            int t = plan.validTaps[ti];
+                            for (int r = 0; r < plan.rowCount[q]; r += MR) {
+                                int row = plan.rowStart[q] + r;
+                                Gemm.kernel(a, row * outC + pc * MR, bufB, t * kcStep * NR, kc, product,
+                                        row * ldc + t * cPadded + c0, ldc, 1f, first ? 0f : 1f, !first, null);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        // each valid (position, tap) segment into its pixel's channels, image by image
+        Parallel.forRange(batch, 1, 1, (b0, b1) -> {
+            for (int b = b0; b < b1; b++) {
+                for (int q = 0; q < plan.classes; q++) {
+                    for (int pi = plan.posFrom[q]; pi < plan.posFrom[q + 1]; pi++) {
+                        int p = plan.positions[pi];
+                        int row = plan.rowStart[q] + (pi - plan.posFrom[q]) * batch + b;
+                        for (int ti = plan.tapFrom[q]; ti < plan.tapFrom[q + 1]; ti++) {
+                            int t = plan.validTaps[ti];
+                            int src = row * ldc + t * cPadded;
+                            int dst = gxOff + b * channels * image + plan.pixel[p * taps + t];
+                            for (int c = 0; c < channels; c++) {
+                                gx[dst + c * image] += product[src + c];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
     /**
      * {@link Kernels#conv2dTapsWeightGrad}: {@code dw[o, (c, t)] = beta dw + sum grad[b, o, p] x[b, c,
      * pixel(p, t)]} over the (position p, image b) rows where tap t lands inside the image, grad
-     * [batch, outC, outH, outW]. Tap by tap, a product {@code dW_t[o, c] = grad_t[o, rows_t] x
-     * x_t[rows_t, c]} whose depth is only tap t's rows (the GEMM on im2col multiplies every tap by
+     * [batch, outC, outH, outW]. Tap by tap, a product {@code dW_t[o, c] = sum_r grad_t[o, r]
+     * x_t[r, c]} whose depth is only tap t's rows r (the GEMM on im2col multiplies every tap by
      * every row, padding included: 2.25x the multiply-adds for layer4's 2x2 images); each MR rows of
      * o, the taps' products go to a thread buffer and are interleaved into dW's rows (taps
      * innermost) with one gather per vector.
@@ -469,124 +586,7 @@ final class TapConv {
         }
         for (; j < k; j++) {
             float v = product[base + from[j]];
-            dw[at + j] = beta == 0f ? v : dw[at + j] * beta + v;
+            dw[at + j] = beta == 0f ? v : Math.fma(dw[at + j], beta, v);
         }
-    }
-
-    private static int classOfPanel(Plan plan, int panel) {
-        int q = plan.classes - 1;
-        while (plan.rowStart[q] > panel * MR) {
-            q--;
-        }
-        return q;
-    }
-
-    /** {@link Kernels#conv2dTapsInputGrad}: grad [batch, outC, outH, outW]; adds into gx [batch, channels, height, width]. */
-    static void inputGrad(Plan plan, float[] w, int wOff, int outC, float[] grad, int gOff, int channels, int height,
-                          int width, float[] gx, int gxOff) {
-        int taps = plan.taps;
-        int k = channels * taps;
-        int image = height * width;
-        int plane = plan.positions.length;
-        int batch = plan.batch;
-        int cPadded = (channels + NR - 1) / NR * NR;
-        int ldc = taps * cPadded;
-        // A: grad^T in the plan's rows, panel i (MR rows) at i * outC * MR, column o at + o*MR
-        float[] a = Scratch.floats(A, Math.multiplyExact(plan.rows, outC));
-        float[] product = Scratch.floats(PRODUCT, Math.multiplyExact(plan.rows, ldc));
-        Parallel.forRange(plan.rows / MR, 1, 1, (p0, p1) -> {
-            for (int panel = p0; panel < p1; panel++) {
-                int q = classOfPanel(plan, panel);
-                int first = panel * MR - plan.rowStart[q];
-                int dst = panel * MR * outC;
-                for (int i = 0; i < MR; i++) {
-                    int r = first + i;
-                    if (r >= plan.rowCount[q]) {
-                        for (int o = 0; o < outC; o++) {
-                            a[dst + o * MR + i] = 0f;
-                        }
-                        continue;
-                    }
-                    int src = gOff + (r % batch) * outC * plane + plan.position(q, r);
-                    for (int o = 0; o < outC; o++) {
-                        a[dst + o * MR + i] = grad[src + o * plane];
-                    }
-                }
-            }
-        });
-        // B's panels: tap t, channels [c0, c0 + NR), each computed for the classes where t is valid.
-        // All taps of a channel panel per depth block together: their gathers read the same lines of
-        // W's rows (NR channels x taps floats each), which stay in L1 from one tap to the next; panel
-        // by panel, every line came from beyond L2 once per tap (6.1 against 3.5 ms for the GEMM's
-        // way, one thread, layer4 at batch 16).
-        int cPanels = cPadded / NR;
-        int kcStep = Gemm.kcStep(outC);
-        boolean[] used = new boolean[taps];
-        for (int q = 0; q < plan.classes; q++) {
-            for (int i = plan.tapFrom[q]; i < plan.tapFrom[q + 1]; i++) {
-                used[plan.validTaps[i]] = true;
-            }
-        }
-        Parallel.forRange(cPanels, 1, 1, (u0, u1) -> {
-            float[] bufB = Scratch.floats(PANEL, taps * kcStep * NR);
-            int[] lanes = Scratch.ints(LANES, L);
-            for (int i = 0; i < L; i++) {
-                lanes[i] = i * taps;
-            }
-            for (int u = u0; u < u1; u++) {
-                int c0 = u * NR;
-                int nr = Math.min(NR, channels - c0);
-                for (int pc = 0; pc < outC; pc += kcStep) {
-                    int kc = Math.min(kcStep, outC - pc);
-                    int src = wOff + pc * k + c0 * taps;
-                    for (int p = 0; p < kc; p++, src += k) {
-                        for (int t = 0; t < taps; t++) {
-                            if (!used[t]) {
-                                continue;
-                            }
-                            int dst = (t * kcStep + p) * NR;
-                            if (nr == NR) {
-                                FloatVector.fromArray(S, w, src + t, lanes, 0).intoArray(bufB, dst);
-                                FloatVector.fromArray(S, w, src + t + L * taps, lanes, 0).intoArray(bufB, dst + L);
-                            } else {
-                                for (int j = 0; j < NR; j++) {
-                                    bufB[dst + j] = j < nr ? w[src + t + j * taps] : 0f;
-                                }
-                            }
-                        }
-                    }
-                    boolean first = pc == 0;
-                    for (int q = 0; q < plan.classes; q++) {
-                        for (int ti = plan.tapFrom[q]; ti < plan.tapFrom[q + 1]; ti++) {
-                            int t = plan.validTaps[ti];
-                            for (int r = 0; r < plan.rowCount[q]; r += MR) {
-                                int row = plan.rowStart[q] + r;
-                                Gemm.kernel(a, row * outC + pc * MR, bufB, t * kcStep * NR, kc, product,
-                                        row * ldc + t * cPadded + c0, ldc, 1f, first ? 0f : 1f, !first, null);
-                            }
-                        }
-                    }
-                }
-            }
-        });
-        // each valid (position, tap) segment into its pixel's channels, image by image
-        Parallel.forRange(batch, 1, 1, (b0, b1) -> {
-            for (int b = b0; b < b1; b++) {
-                for (int q = 0; q < plan.classes; q++) {
-                    for (int pi = plan.posFrom[q]; pi < plan.posFrom[q + 1]; pi++) {
-                        int p = plan.positions[pi];
-                        int row = plan.rowStart[q] + (pi - plan.posFrom[q]) * batch + b;
-                        for (int ti = plan.tapFrom[q]; ti < plan.tapFrom[q + 1]; ti++) {
-                            int t = plan.validTaps[ti];
-                            int src = row * ldc + t * cPadded;
-                            int dst = gxOff + b * channels * image + plan.pixel[p * taps + t];
-                            for (int c = 0; c < channels; c++) {
-                                gx[dst + c * image] += product[src + c];
-                            }
-                        }
-                    }
-                }
-            }
-        });
     }
 }
