@@ -15,10 +15,11 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * ResNet-18's layer4 3x3 convolution at 64x64 inputs (512 channels on 2x2 images), forward and input
- * gradient, by tap classes ({@code conv2dTaps}, {@code conv2dTapsInputGrad}) and the GEMM's way the
- * engine takes otherwise (conv2dGemm + transpose; grad^T x W + col2imTransposed). GFLOPS count the
- * full convolution's multiply-adds (2 x 512 x 4608 x batch*4) for both, so they compare times.
+ * ResNet-18's layer4 3x3 convolution at 64x64 inputs (512 channels on 2x2 images), forward, input
+ * and weight gradients, by tap classes ({@code conv2dTaps}, {@code conv2dTapsInputGrad},
+ * {@code conv2dTapsWeightGrad}) and the GEMM's way the engine takes otherwise (conv2dGemm +
+ * transpose; grad^T x W + col2imTransposed; transpose + grad x im2col^T). GFLOPS count the full
+ * convolution's multiply-adds (2 x 512 x 4608 x batch*4) for both, so they compare times.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -43,7 +44,7 @@ public class TapConvBenchmark {
     static final int K = CH * 9;
     Kernels kernels;
     int n;
-    float[] x, w, grad, gT, out, o, dx, dcolT;
+    float[] x, w, grad, gT, out, o, dx, dcolT, dw;
 
     @Setup
     public void setUp() {
@@ -57,6 +58,7 @@ public class TapConvBenchmark {
         o = new float[CH * n];
         dx = new float[x.length];
         dcolT = new float[K * n];
+        dw = new float[w.length];
     }
 
     @Benchmark
@@ -88,5 +90,21 @@ public class TapConvBenchmark {
         kernels.col2imTransposedInto(dcolT, 0, K, batch, CH, SIZE, SIZE, 3, 3, 1, 1, 1, 1, 1, 1, SIZE, SIZE, dx, 0);
         c.gflops += 2e-9 * CH * K * n;
         return dx;
+    }
+
+    @Benchmark
+    public float[] weightGradTaps(ConvBenchmark.Counters c) {
+        kernels.conv2dTapsWeightGrad(grad, 0, CH, x, 0, batch, CH, SIZE, SIZE, 3, 3, 1, 1, 1, 1, 1, 1, SIZE, SIZE,
+                0f, dw, 0);
+        c.gflops += 2e-9 * CH * K * n;
+        return dw;
+    }
+
+    @Benchmark
+    public float[] weightGradGemm(ConvBenchmark.Counters c) {
+        kernels.copyStrided(new int[] {CH, batch, P}, grad, 0, new int[] {P, CH * P, 1}, gT, 0);
+        kernels.conv2dWeightGrad(gT, 0, CH, x, 0, batch, CH, SIZE, SIZE, 3, 3, 1, 1, 1, 1, 1, 1, SIZE, SIZE, 0f, dw, 0);
+        c.gflops += 2e-9 * CH * K * n;
+        return dw;
     }
 }
