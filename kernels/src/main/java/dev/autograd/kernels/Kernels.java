@@ -196,9 +196,7 @@ public interface Kernels {
                                       int channels, int height, int width, int kH, int kW, int padH, int padW,
                                       int strideH, int strideW, int dilationH, int dilationW, int outH, int outW,
                                       float beta, float[] dw, int dwOffset) {
-        int plane = outH * outW;
-        float[] gT = new float[Math.multiplyExact(outC, batch * plane)];
-        copyStrided(new int[] {outC, batch, plane}, grad, gradOffset, new int[] {plane, outC * plane, 1}, gT, 0);
+        float[] gT = channelsFirst(grad, gradOffset, batch, outC, outH * outW);
         conv2dWeightGrad(gT, 0, outC, x, xOffset, batch, channels, height, width, kH, kW, padH, padW, strideH,
                 strideW, dilationH, dilationW, outH, outW, beta, dw, dwOffset);
     }
@@ -238,15 +236,20 @@ public interface Kernels {
                                      int channels, int height, int width, int kH, int kW, int padH, int padW,
                                      int strideH, int strideW, int dilationH, int dilationW, int outH, int outW,
                                      float[] gx, int gxOffset) {
-        int plane = outH * outW;
         int k = channels * kH * kW;
-        int n = batch * plane;
-        float[] gT = new float[Math.multiplyExact(outC, n)];
-        copyStrided(new int[] {outC, batch, plane}, grad, gradOffset, new int[] {plane, outC * plane, 1}, gT, 0);
+        int n = batch * outH * outW;
+        float[] gT = channelsFirst(grad, gradOffset, batch, outC, outH * outW);
         float[] dcol = new float[Math.multiplyExact(k, n)];
         sgemm(true, false, k, n, outC, 1f, w, wOffset, k, gT, 0, n, 0f, dcol, 0, n);
         col2imInto(dcol, 0, n, batch, channels, height, width, kH, kW, padH, padW, strideH, strideW, dilationH,
                 dilationW, outH, outW, gx, gxOffset);
+    }
+
+    /** A new [channels, batch, plane] copy of {@code t[batch, channels, plane]} at {@code offset}. */
+    private float[] channelsFirst(float[] t, int offset, int batch, int channels, int plane) {
+        float[] out = new float[Math.multiplyExact(channels, batch * plane)];
+        copyStrided(new int[] {channels, batch, plane}, t, offset, new int[] {plane, channels * plane, 1}, out, 0);
+        return out;
     }
 
     /**
