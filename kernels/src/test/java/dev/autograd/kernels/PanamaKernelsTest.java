@@ -491,10 +491,10 @@ class PanamaKernelsTest {
      * Convolutions of small images by classes of output positions ({@link TapConv}): forward, input
      * and weight gradients close to the reference (the GEMM on im2col), the input gradient added to
      * what gx held, the weight gradient overwriting dw or added to it; the same bits on one thread
-     * and on two. Shapes where the classes pay (the kernels
-     * would otherwise take the reference's way): layer4 at batch 16 with channel counts that leave
-     * partial panels and blocks, a 1x1 image (only the centre tap), a class with no tap at all (a
-     * 1x1 kernel over padding), dilation, stride, a batch that leaves padding rows in the panels.
+     * and on two. Shapes where the classes pay (the kernels would otherwise take the reference's
+     * way): layer4 at batch 16 with channel counts that leave partial panels and blocks, a 1x1 image
+     * (only the centre tap), a class with no tap at all (a 1x1 kernel over padding), dilation,
+     * stride, a batch that leaves padding rows in the panels.
      */
     @Test
     void convolutionByTapClasses() {
