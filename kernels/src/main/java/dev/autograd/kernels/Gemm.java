@@ -46,7 +46,13 @@ import jdk.incubator.vector.VectorMask;
  */
 final class Gemm {
 
-    static final int MR = 8;
+    /**
+     * Rows of the micro-kernel's tile: 8 with 512-bit vectors (16 accumulators of AVX-512's 32
+     * registers), 6 with narrower ones. An 8 x 16 tile on AVX2 needs 16 accumulators + 2 B vectors
+     * + 1 broadcast of its 16 registers and spills: 47-53 GFLOPS on one Zen 3 core, against 65-78
+     * for 6 x 16 with the depth loop unrolled twice ({@link #kernel6}; 42 not unrolled).
+     */
+    static final int MR = L >= 16 ? 8 : 6;
     static final int NR = 2 * L;
     static final int KC = tuning("autograd.gemm.kc", 256);
     static final int MC = tuning("autograd.gemm.mc", 144);
@@ -532,6 +538,9 @@ final class Gemm {
         return FloatVector.fromArray(S, index, 0);
     }
 
+    /** Lanes [0, MR) of a vector: one column of a packed A panel, where L >= MR. */
+    private static final VectorMask<Float> PANEL_ROWS = VectorMask.fromLong(S, (1L << Math.min(MR, L)) - 1);
+
     /** Lanes [8q, 8q+8) of a vector, for {@link #transpose8}'s stores of one column of eight. */
     private static final VectorMask<Float>[] EIGHTS = eights();
 
@@ -564,14 +573,23 @@ final class Gemm {
      * when {@code rows} is not null: the columns land in any order of rows (ldo unused).
      */
     static void transpose8(float[] a, int src, int lda, float[] out, int dst, int ldo, int[] rows, int rowsOff) {
+        transpose8(a, src, lda, out, dst, ldo, rows, rowsOff, 8);
+    }
+
+    /**
+     * {@link #transpose8} of the first {@code height} (6 or 8) rows: rows 6 and 7 are then copies of
+     * row 5, read from nowhere beyond A's six rows.
+     */
+    static void transpose8(float[] a, int src, int lda, float[] out, int dst, int ldo, int[] rows, int rowsOff,
+                           int height) {
         FloatVector r0 = FloatVector.fromArray(S, a, src);
         FloatVector r1 = FloatVector.fromArray(S, a, src + lda);
         FloatVector r2 = FloatVector.fromArray(S, a, src + 2 * lda);
         FloatVector r3 = FloatVector.fromArray(S, a, src + 3 * lda);
         FloatVector r4 = FloatVector.fromArray(S, a, src + 4 * lda);
         FloatVector r5 = FloatVector.fromArray(S, a, src + 5 * lda);
-        FloatVector r6 = FloatVector.fromArray(S, a, src + 6 * lda);
-        FloatVector r7 = FloatVector.fromArray(S, a, src + 7 * lda);
+        FloatVector r6 = height > 6 ? FloatVector.fromArray(S, a, src + 6 * lda) : r5;
+        FloatVector r7 = height > 6 ? FloatVector.fromArray(S, a, src + 7 * lda) : r5;
         FloatVector a0 = LO1.selectFrom(r0, r1), a1 = HI1.selectFrom(r0, r1);
         FloatVector a2 = LO1.selectFrom(r2, r3), a3 = HI1.selectFrom(r2, r3);
         FloatVector a4 = LO1.selectFrom(r4, r5), a5 = HI1.selectFrom(r4, r5);
@@ -597,8 +615,9 @@ final class Gemm {
      * contiguous.
      */
     private static void store8(FloatVector v, float[] out, int dst, int ldo, int[] rows, int col) {
-        if (rows == null && (ldo == 8 || L == 8)) {
-            v.intoArray(out, dst + col * ldo);
+        if (L == 8 || rows == null && ldo == 8) {
+            // one column in the whole vector: a plain store (a masked one, vmaskmovps, is slow on AMD)
+            v.intoArray(out, dst + (rows == null ? col * ldo : rows[col]));
             return;
         }
         for (int q = 0; q < L / 8; q++) {
@@ -669,9 +688,17 @@ final class Gemm {
                 // each. System.arraycopy of 8 floats per column took a third of the Winograd input
                 // gradient's products U^T dM (layer3 at batch 16: 16 x 256 x 64 x 256)
                 int src = aOff + pc * lda + ic + ir;
-                VectorMask<Float> first = EIGHTS[0];
-                for (int p = 0; p < kc; p++, src += lda, dst += MR) {
-                    FloatVector.fromArray(S, a, src, first).intoArray(buf, dst, first);
+                int p = 0;
+                if (MR < L) {
+                    // whole vectors while another column follows (it overwrites the L - MR floats
+                    // past this one) and the row has L floats left: masked stores (vmaskmovps) are
+                    // slow on AMD
+                    for (; p + 1 < kc && src + L <= a.length; p++, src += lda, dst += MR) {
+                        FloatVector.fromArray(S, a, src).intoArray(buf, dst);
+                    }
+                }
+                for (; p < kc; p++, src += lda, dst += MR) {
+                    FloatVector.fromArray(S, a, src, PANEL_ROWS).intoArray(buf, dst, PANEL_ROWS);
                 }
             } else if (transA) {
                 int src = aOff + pc * lda + ic + ir;
@@ -688,9 +715,16 @@ final class Gemm {
                 // one thread: 1.33-1.42 ms with a gather per L/MR columns, 0.79-0.93 ms with the permutes
                 int src = aOff + (ic + ir) * lda + pc;
                 int p = 0;
-                if (L >= MR) {
+                if (MR == 8 && L >= 8) {
                     for (; p + L <= kc; p += L, dst += L * MR) {
                         transpose8(a, src + p, lda, buf, dst, MR);
+                    }
+                } else if (MR == 6 && L == 8) {
+                    // six rows transposed as eight (the last two copies of row 5): each column's
+                    // store of eight runs two floats into the next column, which is stored after
+                    // it, so a block is taken only while a column follows it in this panel
+                    for (; p + L < kc; p += L, dst += L * MR) {
+                        transpose8(a, src + p, lda, buf, dst, MR, null, 0, MR);
                     }
                 }
                 for (; p < kc; p++, dst += MR) {
@@ -726,6 +760,10 @@ final class Gemm {
      */
     static void kernel(float[] ap, int aIdx, float[] bp, int bIdx, int kc,
                        float[] c, int cIdx, int ldc, float alpha, float betaEff, boolean readC, float[] tile) {
+        if (MR == 6) {
+            kernel6(ap, aIdx, bp, bIdx, kc, c, cIdx, ldc, alpha, betaEff, readC, tile);
+            return;
+        }
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -817,6 +855,134 @@ final class Gemm {
             c61.mul(va).intoArray(c, cIdx + 6 * ldc + L);
             c70.mul(va).intoArray(c, cIdx + 7 * ldc);
             c71.mul(va).intoArray(c, cIdx + 7 * ldc + L);
+        }
+    }
+
+    /**
+     * {@link #kernel} for {@code MR == 6} (vectors narrower than 512 bits): a 6 x 2-vector tile, 12
+     * accumulators + 2 B vectors + 1 broadcast of AVX2's 16 registers, the depth loop unrolled twice
+     * (one Zen 3 core: 65-78 GFLOPS, 42 not unrolled, in a loop over packed panels alone).
+     */
+    private static void kernel6(float[] ap, int aIdx, float[] bp, int bIdx, int kc,
+                                float[] c, int cIdx, int ldc, float alpha, float betaEff, boolean readC, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        int p = 0;
+        int ai = aIdx;
+        int bi = bIdx;
+        for (; p + 2 <= kc; p += 2, ai += 2 * MR, bi += 2 * NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector av;
+            av = FloatVector.broadcast(S, ap[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+            // the next depth step: its own B registers, so its loads need not wait for the FMAs above
+            FloatVector b2 = FloatVector.fromArray(S, bp, bi + NR);
+            FloatVector b3 = FloatVector.fromArray(S, bp, bi + NR + L);
+            av = FloatVector.broadcast(S, ap[ai + MR]);
+            c00 = av.fma(b2, c00);
+            c01 = av.fma(b3, c01);
+            av = FloatVector.broadcast(S, ap[ai + MR + 1]);
+            c10 = av.fma(b2, c10);
+            c11 = av.fma(b3, c11);
+            av = FloatVector.broadcast(S, ap[ai + MR + 2]);
+            c20 = av.fma(b2, c20);
+            c21 = av.fma(b3, c21);
+            av = FloatVector.broadcast(S, ap[ai + MR + 3]);
+            c30 = av.fma(b2, c30);
+            c31 = av.fma(b3, c31);
+            av = FloatVector.broadcast(S, ap[ai + MR + 4]);
+            c40 = av.fma(b2, c40);
+            c41 = av.fma(b3, c41);
+            av = FloatVector.broadcast(S, ap[ai + MR + 5]);
+            c50 = av.fma(b2, c50);
+            c51 = av.fma(b3, c51);
+        }
+        if (p < kc) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector av;
+            av = FloatVector.broadcast(S, ap[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+        }
+        if (tile != null) {
+            c00.intoArray(tile, 0 * NR);
+            c01.intoArray(tile, 0 * NR + L);
+            c10.intoArray(tile, 1 * NR);
+            c11.intoArray(tile, 1 * NR + L);
+            c20.intoArray(tile, 2 * NR);
+            c21.intoArray(tile, 2 * NR + L);
+            c30.intoArray(tile, 3 * NR);
+            c31.intoArray(tile, 3 * NR + L);
+            c40.intoArray(tile, 4 * NR);
+            c41.intoArray(tile, 4 * NR + L);
+            c50.intoArray(tile, 5 * NR);
+            c51.intoArray(tile, 5 * NR + L);
+            return;
+        }
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        if (readC) {
+            c00.fma(va, FloatVector.fromArray(S, c, cIdx).mul(betaEff)).intoArray(c, cIdx);
+            c01.fma(va, FloatVector.fromArray(S, c, cIdx + L).mul(betaEff)).intoArray(c, cIdx + L);
+            c10.fma(va, FloatVector.fromArray(S, c, cIdx + 1 * ldc).mul(betaEff)).intoArray(c, cIdx + 1 * ldc);
+            c11.fma(va, FloatVector.fromArray(S, c, cIdx + 1 * ldc + L).mul(betaEff)).intoArray(c, cIdx + 1 * ldc + L);
+            c20.fma(va, FloatVector.fromArray(S, c, cIdx + 2 * ldc).mul(betaEff)).intoArray(c, cIdx + 2 * ldc);
+            c21.fma(va, FloatVector.fromArray(S, c, cIdx + 2 * ldc + L).mul(betaEff)).intoArray(c, cIdx + 2 * ldc + L);
+            c30.fma(va, FloatVector.fromArray(S, c, cIdx + 3 * ldc).mul(betaEff)).intoArray(c, cIdx + 3 * ldc);
+            c31.fma(va, FloatVector.fromArray(S, c, cIdx + 3 * ldc + L).mul(betaEff)).intoArray(c, cIdx + 3 * ldc + L);
+            c40.fma(va, FloatVector.fromArray(S, c, cIdx + 4 * ldc).mul(betaEff)).intoArray(c, cIdx + 4 * ldc);
+            c41.fma(va, FloatVector.fromArray(S, c, cIdx + 4 * ldc + L).mul(betaEff)).intoArray(c, cIdx + 4 * ldc + L);
+            c50.fma(va, FloatVector.fromArray(S, c, cIdx + 5 * ldc).mul(betaEff)).intoArray(c, cIdx + 5 * ldc);
+            c51.fma(va, FloatVector.fromArray(S, c, cIdx + 5 * ldc + L).mul(betaEff)).intoArray(c, cIdx + 5 * ldc + L);
+        } else {
+            c00.mul(va).intoArray(c, cIdx);
+            c01.mul(va).intoArray(c, cIdx + L);
+            c10.mul(va).intoArray(c, cIdx + 1 * ldc);
+            c11.mul(va).intoArray(c, cIdx + 1 * ldc + L);
+            c20.mul(va).intoArray(c, cIdx + 2 * ldc);
+            c21.mul(va).intoArray(c, cIdx + 2 * ldc + L);
+            c30.mul(va).intoArray(c, cIdx + 3 * ldc);
+            c31.mul(va).intoArray(c, cIdx + 3 * ldc + L);
+            c40.mul(va).intoArray(c, cIdx + 4 * ldc);
+            c41.mul(va).intoArray(c, cIdx + 4 * ldc + L);
+            c50.mul(va).intoArray(c, cIdx + 5 * ldc);
+            c51.mul(va).intoArray(c, cIdx + 5 * ldc + L);
         }
     }
 

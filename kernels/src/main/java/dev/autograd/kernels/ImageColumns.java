@@ -128,7 +128,7 @@ final class ImageColumns {
      *   <li>else (stride 2, rows of 2): a gather through the column table.</li>
      * </ul>
      */
-    private void packHalf(int pc, int kc, int j, float[] buf, int dst) {
+    private void packHalf(int pc, int kc, int j, float[] buf, int dst, float[] lanes) {
         int base = columnOffsets[j];
         int span = columnOffsets[j + L - 1] - base;
         if (span == L - 1) {
@@ -136,7 +136,6 @@ final class ImageColumns {
                 FloatVector.fromArray(S, padded, rowOffsets[pc + p] + base).intoArray(buf, dst);
             }
         } else if (span < 2 * L) {
-            float[] lanes = LANE_INDEX.get();
             for (int i = 0; i < L; i++) {
                 lanes[i] = columnOffsets[j + i] - base;
             }
@@ -164,13 +163,14 @@ final class ImageColumns {
      * as two vector-wide halves ({@link #packHalf}).
      */
     void pack(int pc, int kc, int jc, int nc, float[] buf, int bufOff) {
+        float[] lanes = LANE_INDEX.get();
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
             int dst = bufOff + jr * kc;
             int j0 = jc + jr;
             if (nr == NR) {
-                packHalf(pc, kc, j0, buf, dst);
-                packHalf(pc, kc, j0 + L, buf, dst + L);
+                packHalf(pc, kc, j0, buf, dst, lanes);
+                packHalf(pc, kc, j0 + L, buf, dst + L, lanes);
             } else {
                 // the last, partial panel: gathers with the lanes past nc masked off (zeros), a half
                 // past nc zeros (ResNet-18's conv1 weight gradient: 147 taps, 19 in the last panel,

@@ -1877,7 +1877,8 @@ public class PanamaKernels extends ScalarKernels {
                         int src = colOffset + ((c * g.kH() + ki) * g.kW() + kj) * ldCol + b0 * g.plane();
                         int off = g.tapOffset(ki, kj);
                         int j = 0;
-                        for (int bound = n - L; j <= bound; j += L) {
+                        // a gather, add and scatter per L columns, where the hardware scatters
+                        for (int bound = Winograd.SCATTERS ? n - L : -1; j <= bound; j += L) {
                             FloatVector.fromArray(S, xp, off, table, j).add(FloatVector.fromArray(S, col, src + j))
                                     .intoArray(xp, off, table, j);
                         }

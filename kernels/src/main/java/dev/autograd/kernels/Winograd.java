@@ -137,7 +137,18 @@ final class Winograd {
     private static final int[] BT_B = {2, 2, 1, 3};
     private static final float[] BT_SIGN = {-1f, 1f, -1f, -1f};
 
-    private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[72 * L]);
+    private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[73 * L]);
+    /** {@link #scatter}'s L floats at the end of the staging array, past every transform's 72 vectors. */
+    private static final int SCATTER_STAGE = 72 * L;
+
+    /**
+     * Whether an index-mapped store ({@code intoArray} with an index map) is one instruction: AVX-512
+     * has scatters, AVX2 has none, and there the Vector API stores lane by lane in Java, through a
+     * lambda per lane. On a Zen 3 (AVX2) those fallbacks were 4.4% of the B=16 step's samples (JFR),
+     * in the Winograd outputs, their input and weight gradients and col2im; a plain loop over the
+     * lanes replaces them there.
+     */
+    static final boolean SCATTERS = L >= 16;
 
     /**
      * The calling thread's staging array for one transform: 72 vectors (a transform's operands and
@@ -259,6 +270,15 @@ final class Winograd {
 
     /** The staged taps into {@code dw[at + 9*l + k]}: beta times what is there (not read when beta is 0) plus the tap. */
     static void scatterKernels(float[] st, float beta, float[] dw, int at) {
+        if (!SCATTERS) {
+            for (int k = 0; k < 9; k++) {
+                for (int l = 0; l < L; l++) {
+                    int to = at + k + 9 * l;
+                    dw[to] = beta != 0f ? dw[to] * beta + st[k * L + l] : st[k * L + l];
+                }
+            }
+            return;
+        }
         for (int k = 0; k < 9; k++) {
             FloatVector r = FloatVector.fromArray(S, st, k * L);
             if (beta != 0f) {
@@ -435,10 +455,38 @@ final class Winograd {
      */
     static void scatterAddWindows(float[] st, float[] gp, int base, int[] window, int[] offsets,
                                   int t, int tiles) {
+        if (!SCATTERS) {
+            int lanes = Math.min(L, tiles - t);
+            for (int k = 0; k < window.length; k++) {
+                int to = base + window[k];
+                for (int l = 0; l < lanes; l++) {
+                    gp[to + offsets[t + l]] += st[k * L + l];
+                }
+            }
+            return;
+        }
         VectorMask<Float> m = S.indexInRange(t, tiles);
         for (int k = 0; k < window.length; k++) {
             int to = base + window[k];
             FloatVector.fromArray(S, gp, to, offsets, t, m).add(FloatVector.fromArray(S, st, k * L)).intoArray(gp, to, offsets, t, m);
+        }
+    }
+
+    /**
+     * {@code dst[at + offsets[t + l]] = v[l]} for the lanes l below {@code tiles - t} (the lanes of m):
+     * one scatter where the hardware has it ({@link #SCATTERS}), else lane by lane through the end of
+     * the staging array st.
+     */
+    static void scatter(FloatVector v, float[] dst, int at, int[] offsets, int t, int tiles, VectorMask<Float> m,
+                        float[] st) {
+        if (SCATTERS) {
+            v.intoArray(dst, at, offsets, t, m);
+            return;
+        }
+        v.intoArray(st, SCATTER_STAGE);
+        int lanes = Math.min(L, tiles - t);
+        for (int l = 0; l < lanes; l++) {
+            dst[at + offsets[t + l]] = st[SCATTER_STAGE + l];
         }
     }
 
@@ -490,8 +538,8 @@ final class Winograd {
                         FloatVector c = FloatVector.fromArray(S, st, (4 * i + 2) * L);
                         FloatVector d = FloatVector.fromArray(S, st, (4 * i + 3) * L);
                         int row = base + i * planeW;
-                        a.add(b).add(c).intoArray(dst, row, offsets, t, m);
-                        b.sub(c).sub(d).intoArray(dst, row + 1, offsets, t, m);
+                        scatter(a.add(b).add(c), dst, row, offsets, t, tiles, m, st);
+                        scatter(b.sub(c).sub(d), dst, row + 1, offsets, t, tiles, m, st);
                     }
                 }
             }
