@@ -9,11 +9,12 @@ import jdk.incubator.vector.VectorMask;
 /**
  * SGEMM, GotoBLAS/BLIS style, on {@link PanamaKernels#S}: {@code C = alpha op(A) op(B) + beta C}.
  *
- * <p><b>Micro-kernel.</b> An {@value #MR} x {@code NR} tile of C (NR = two vectors: 32 floats at
- * 512 bits) lives in {@code 2*MR} = 16 vector accumulators for the whole depth loop; each step loads
- * two vectors of a B row, broadcasts MR values of an A column and issues 16 independent FMAs
- * (two FMA ports x 4 cycles latency need at least 8 chains; 16 leave headroom for the loads).
- * 16 accumulators + 2 B vectors + 1 broadcast = 19 of the 32 AVX-512 registers: no spills.
+ * <p><b>Micro-kernel.</b> An {@link #MR} x {@code NR} tile of C (NR = two vectors: 32 floats at
+ * 512 bits) lives in {@code 2*MR} vector accumulators for the whole depth loop; each step loads
+ * two vectors of a B row, broadcasts MR values of an A column and issues 2*MR independent FMAs
+ * (two FMA ports x 4 cycles latency need at least 8 chains). With 512-bit vectors MR is 8:
+ * 16 accumulators + 2 B vectors + 1 broadcast = 19 of the 32 AVX-512 registers, no spills. With
+ * narrower ones (AVX2 has 16 registers) MR is 6: 12 + 2 + 1 = 15 ({@link #kernel6}).
  *
  * <p><b>Blocking</b> for this CPU (Sapphire Rapids under KVM: 48 KB L1d, 2 MB L2 per core; not the
  * Zen 4 the issue assumed). Loop order jc (NC) / pc (KC) / ic (MC) / jr (NR) / ir (MR): the B
@@ -22,7 +23,9 @@ import jdk.incubator.vector.VectorMask;
  * KC also sets how often C is re-read (once per KC of depth). Measured on 1024^3, one thread, with
  * the machine shared (so +-10%): KC 128..512, MC 48..512, NC 512..4096 all within noise of each
  * other (100-125 GFLOPS); jr-outer beat ir-outer by 5-10%; a 12-row tile was no better than 8.
- * Override with {@code -Dautograd.gemm.kc/mc/nc} to re-tune on another CPU.
+ * Override with {@code -Dautograd.gemm.kc/mc/nc} to re-tune on another CPU. On a Zen 3 VM (AVX2,
+ * 32 KB L1d, 512 KB L2 per core), 1024^3 on one thread: 59-77 GFLOPS with these, 54-58 with KC 512;
+ * on two, KC 384/512, MC 96 and NC 512 stayed within the host's swings (78-149) of the defaults.
  *
  * <p><b>Packing.</b> A and B are always packed (A in column panels of MR, B in row panels of NR,
  * zero-padded at the edges; a convolution's B straight from its images, {@link ImageColumns}), whatever their transposition: every transpose combination is read
@@ -689,10 +692,10 @@ final class Gemm {
                 // gradient's products U^T dM (layer3 at batch 16: 16 x 256 x 64 x 256)
                 int src = aOff + pc * lda + ic + ir;
                 int p = 0;
-                if (MR < L) {
-                    // whole vectors while another column follows (it overwrites the L - MR floats
-                    // past this one) and the row has L floats left: masked stores (vmaskmovps) are
-                    // slow on AMD
+                if (L == 8 && MR < L) {
+                    // AVX2: whole vectors while another column follows (it overwrites the L - MR
+                    // floats past this one) and the row has L floats left; masked stores
+                    // (vmaskmovps) are slow on AMD. AVX-512's masked stores are not
                     for (; p + 1 < kc && src + L <= a.length; p++, src += lda, dst += MR) {
                         FloatVector.fromArray(S, a, src).intoArray(buf, dst);
                     }
