@@ -416,9 +416,13 @@ final class TapConv {
                                 continue;
                             }
                             int dst = (t * kcStep + p) * NR;
-                            if (nr == NR) {
+                            if (nr == NR && Winograd.GATHERS) {
                                 FloatVector.fromArray(S, w, src + t, lanes, 0).intoArray(bufB, dst);
                                 FloatVector.fromArray(S, w, src + t + L * taps, lanes, 0).intoArray(bufB, dst + L);
+                            } else if (nr == NR) {
+                                for (int j = 0; j < NR; j++) {
+                                    bufB[dst + j] = w[src + t + j * taps];
+                                }
                             } else {
                                 for (int j = 0; j < NR; j++) {
                                     bufB[dst + j] = j < nr ? w[src + t + j * taps] : 0f;
