@@ -137,9 +137,9 @@ final class Winograd {
     private static final int[] BT_B = {2, 2, 1, 3};
     private static final float[] BT_SIGN = {-1f, 1f, -1f, -1f};
 
-    private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[73 * L]);
-    /** {@link #scatter}'s L floats at the end of the staging array, past every transform's 72 vectors. */
-    private static final int SCATTER_STAGE = 72 * L;
+    private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[76 * L]);
+    /** Where the outputs wait for {@link #scatterStaged}: four vectors past every transform's 72. */
+    static final int SCATTER_STAGE = 72 * L;
 
     /**
      * Whether an index-mapped store ({@code intoArray} with an index map) is one instruction: AVX-512
@@ -483,20 +483,17 @@ final class Winograd {
     }
 
     /**
-     * {@code dst[at + offsets[t + l]] = v[l]} for the lanes l below {@code tiles - t} (the lanes of m):
-     * one scatter where the hardware has it ({@link #SCATTERS}), else lane by lane through the end of
-     * the staging array st.
+     * {@code dst[at + r + offsets[t + l]] = st[SCATTER_STAGE + r*L + l]} for r < rows and the lanes l
+     * below {@code tiles - t}: the output transforms' scatter where the hardware has none
+     * ({@link #SCATTERS}). The rows are staged first, so no vector or mask crosses a call (C2 does
+     * not inline into the output transforms' bodies, and boxed what it was passed: 16 MB a B=16 step).
      */
-    static void scatter(FloatVector v, float[] dst, int at, int[] offsets, int t, int tiles, VectorMask<Float> m,
-                        float[] st) {
-        if (SCATTERS) {
-            v.intoArray(dst, at, offsets, t, m);
-            return;
-        }
-        v.intoArray(st, SCATTER_STAGE);
+    static void scatterStaged(float[] st, int rows, float[] dst, int at, int[] offsets, int t, int tiles) {
         int lanes = Math.min(L, tiles - t);
-        for (int l = 0; l < lanes; l++) {
-            dst[at + offsets[t + l]] = st[SCATTER_STAGE + l];
+        for (int r = 0; r < rows; r++) {
+            for (int l = 0; l < lanes; l++) {
+                dst[at + r + offsets[t + l]] = st[SCATTER_STAGE + r * L + l];
+            }
         }
     }
 
@@ -548,8 +545,14 @@ final class Winograd {
                         FloatVector c = FloatVector.fromArray(S, st, (4 * i + 2) * L);
                         FloatVector d = FloatVector.fromArray(S, st, (4 * i + 3) * L);
                         int row = base + i * planeW;
-                        scatter(a.add(b).add(c), dst, row, offsets, t, tiles, m, st);
-                        scatter(b.sub(c).sub(d), dst, row + 1, offsets, t, tiles, m, st);
+                        if (SCATTERS) {
+                            a.add(b).add(c).intoArray(dst, row, offsets, t, m);
+                            b.sub(c).sub(d).intoArray(dst, row + 1, offsets, t, m);
+                        } else {
+                            a.add(b).add(c).intoArray(st, SCATTER_STAGE);
+                            b.sub(c).sub(d).intoArray(st, SCATTER_STAGE + L);
+                            scatterStaged(st, 2, dst, row, offsets, t, tiles);
+                        }
                     }
                 }
             }
