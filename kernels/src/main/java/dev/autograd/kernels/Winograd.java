@@ -151,25 +151,21 @@ final class Winograd {
     static final boolean SCATTERS = L >= 16;
 
     /**
-     * Whether the tap-class input gradient packs its B panels by gathers (8 or 16 floats 9 apart):
-     * AVX-512 keeps the gathers it was built and measured with. On a Zen 3 (AVX2) one such gather
-     * of 8 floats took 5.9-9.8 ns against 4.2-5.5 ns element by element (1.2 MB source, one
-     * thread). The window gathers of this class's transforms stay gathers there: element by
-     * element, layer3's F(2x2) input and weight transforms at batch 16 took a median 1050 against
-     * 985 us (alternating in one JVM), layer1's F(4x4) the same.
-     */
-    static final boolean GATHERS = L >= 16;
-
-    /**
      * The calling thread's staging array for one transform: 72 vectors (a transform's operands and
-     * its intermediate rows; F(4x4, 3x3)'s input transform uses them all). Each task takes it once;
-     * no transform calls another.
+     * its intermediate rows; F(4x4, 3x3)'s input transform uses them all), then four at
+     * {@link #SCATTER_STAGE} for the output transforms' scatters. Each task takes it once; no
+     * transform calls another.
      */
     static float[] stage() {
         return STAGE.get();
     }
 
-    /** {@code st[k*L ..] = a[at + rowOffsets[k] + offsets[t ..]]} for k < n: the n elements of each tile's window. */
+    /**
+     * {@code st[k*L ..] = a[at + rowOffsets[k] + offsets[t ..]]} for k < n: the n elements of each
+     * tile's window. Gathers on AVX2 too: element by element, layer3's F(2x2) input and weight
+     * transforms at batch 16 took a median 1050 against 985 us on a Zen 3 (alternating in one JVM),
+     * layer1's F(4x4) the same.
+     */
     static void gatherWindows(float[] a, int at, int[] positions, int n, int[] offsets, int t, float[] st) {
         for (int k = 0; k < n; k++) {
             FloatVector.fromArray(S, a, at + positions[k], offsets, t).intoArray(st, k * L);
