@@ -23,9 +23,17 @@ import jdk.incubator.vector.VectorMask;
  * KC also sets how often C is re-read (once per KC of depth). Measured on 1024^3, one thread, with
  * the machine shared (so +-10%): KC 128..512, MC 48..512, NC 512..4096 all within noise of each
  * other (100-125 GFLOPS); jr-outer beat ir-outer by 5-10%; a 12-row tile was no better than 8.
- * Override with {@code -Dautograd.gemm.kc/mc/nc} to re-tune on another CPU. On a Zen 3 VM (AVX2,
- * 32 KB L1d, 512 KB L2 per core), 1024^3 on one thread: 59-77 GFLOPS with these, 54-58 with KC 512;
- * on two, KC 384/512, MC 96 and NC 512 stayed within the host's swings (78-149) of the defaults.
+ * Override with {@code -Dautograd.gemm.kc/mc/nc} to re-tune on another CPU.
+ *
+ * <p>Below 512 bits the blocking is the one measured on a Zen 3 VM (AVX2, 32 KB L1d, 512 KB L2 per
+ * core), the only such CPU we had: KC 1024, MC 48. Each configuration in its own class loader, one
+ * JVM, alternating product by product after 15 s of warm-up, 1024^3 on two threads: KC 256 93,
+ * 512 105, 1024 111 GFLOPS (medians of 30; KC 256 fastest in 1 of 30 rounds); on one thread 54,
+ * 60, 61; 64x256x576 on two 69, 73, 82. A depth block as deep as the whole product never
+ * re-reads C, and with two cores busy C's tiles (rows 4 KB apart, out of the prefetchers' reach)
+ * were what the threads waited for. The B micro-panel (64 KB) then streams from L2 instead of
+ * sitting in L1, which cost nothing measurable; MC 48 keeps the A block (192 KB) in L2 (MC 24,
+ * 48 and 144 were within noise of each other).
  *
  * <p><b>Packing.</b> A and B are always packed (A in column panels of MR, B in row panels of NR,
  * zero-padded at the edges; a convolution's B straight from its images, {@link ImageColumns}), whatever their transposition: every transpose combination is read
@@ -57,8 +65,8 @@ final class Gemm {
      */
     static final int MR = L >= 16 ? 8 : 6;
     static final int NR = 2 * L;
-    static final int KC = tuning("autograd.gemm.kc", 256);
-    static final int MC = tuning("autograd.gemm.mc", 144);
+    static final int KC = tuning("autograd.gemm.kc", L >= 16 ? 256 : 1024);
+    static final int MC = tuning("autograd.gemm.mc", L >= 16 ? 144 : 48);
     static final int NC = tuning("autograd.gemm.nc", 1024);
     /** Below this n (and with A not transposed) the product is done as dot products. */
     static final int SKINNY_N = 8;
@@ -98,8 +106,8 @@ final class Gemm {
      * 300x1100x260 55-81 against 43-55; 2048x512x512 148-163 against 152-167 (within noise).
      */
     static final long SHARED_FLOPS = Long.getLong("autograd.gemm.shared", 1L << 25);
-    /** ... and at most this many rows: A's depth block is packed whole (m x KC floats). */
-    static final int SHARED_MAX_M = 8192;
+    /** ... and A's depth block, packed whole, at most this many floats (8 MB): m x min(k, KC). */
+    static final long SHARED_MAX_A = 1L << 21;
     /**
      * ... and more than this many rows and columns. With a side this short, packing the other operand
      * once per thread is cheap, while the shared panels cost three parallel jobs per depth block:
@@ -232,7 +240,7 @@ final class Gemm {
         }
         // that operand too big to pack whole per thread: big products share packed panels, the
         // others take one strip per thread, packing the other operand block by block
-        if (flops >= SHARED_FLOPS && m <= SHARED_MAX_M && Math.min(m, n) > SHARED_MIN_SIDE) {
+        if (flops >= SHARED_FLOPS && (long) m * kcStep(k) <= SHARED_MAX_A && Math.min(m, n) > SHARED_MIN_SIDE) {
             shared(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc, threads);
             return;
         }
@@ -438,8 +446,9 @@ final class Gemm {
         float betaEff = firstDepth ? beta : 1f;
         boolean readC = !(firstDepth && beta == 0f);
         float[] tile = buffer(2, MR * NR);
-        // jr outer, ir inner: the B micro-panel (KC x NR = 32 KB) stays in L1 while the MC/MR A
-        // micro-panels stream from L2 (measured 5-10% faster than ir outer)
+        // jr outer, ir inner: the B micro-panel (KC x NR: 32 KB at 512 bits, in L1; 64 KB below, in
+        // L2) is reused by all MC/MR A micro-panels, which stream from L2 (measured 5-10% faster
+        // than ir outer at 512 bits)
         for (int jr = jFrom; jr < jTo; jr += NR) {
             int nr = Math.min(NR, jTo - jr);
             for (int ir = 0; ir < mc; ir += MR) {

@@ -190,9 +190,10 @@ final class TapConv {
      * B panel of 72 KB (L2). Half that (32 channels, 36 KB: L1) made the products of a class's tap
      * runs 64 deep for layer4 at batch 16 and ran at 2.43-2.61 against 2.11-2.24 ms on 2 threads
      * (one JVM, alternating; 1 thread within noise: 4.06-4.16 against 3.97-4.16); the B=16 step p25
-     * 114.6 -> 113.3 and 117.1 -> 113.1 ms (150 steps each, alternating step by step).
+     * 114.6 -> 113.3 and 117.1 -> 113.1 ms (150 steps each, alternating step by step). A figure of
+     * its own: Gemm's KC depends on the vector width.
      */
-    static final int SPAN_DEPTH = 2 * Gemm.KC + Gemm.KC / 2;
+    static final int SPAN_DEPTH = 640;
     /**
      * Whether the input gradient packs its B panels by gathers (8 or 16 floats 9 apart): AVX-512 keeps
      * the gathers it was built and measured with. On a Zen 3 (AVX2) one such gather of 8 floats took

@@ -313,6 +313,8 @@ class PanamaKernelsTest {
             // threads when not balanced; two NC blocks, two depth blocks; then the same products with a
             // short side (strips)
             {303, 707, 301}, {300, 1100, 260}, {203, 707, 301}, {150, 1100, 260},
+            // several depth blocks below 512 bits too (KC 1024 there): one thread or strips, and shared
+            {40, 70, 2100}, {300, 300, 1100},
             // a row times B^T; dot products up to 16 columns; row groups of the axpy path
             {1, 1000, 130}, {1, 40, 33}, {70, 16, 300}, {20, 12, 150}, {64, 9, 70}, {16, 300, 70}, {13, 200, 50},
         };
