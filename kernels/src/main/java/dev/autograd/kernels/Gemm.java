@@ -551,21 +551,21 @@ final class Gemm {
     }
 
     /**
-     * Index vectors of {@link #transpose8}: round g (1, 2, 4) interleaves groups of g lanes of two
+     * Lane picks of {@link #transpose8}: round g (1, 2, 4) interleaves groups of g lanes of two
      * vectors, the first half of the groups into LO, the second into HI (unpacklo/hi of width g).
      */
-    private static final FloatVector LO1 = interleave(1, false), HI1 = interleave(1, true);
-    private static final FloatVector LO2 = interleave(2, false), HI2 = interleave(2, true);
-    private static final FloatVector LO4 = interleave(4, false), HI4 = interleave(4, true);
+    private static final Pick LO1 = interleave(1, false), HI1 = interleave(1, true);
+    private static final Pick LO2 = interleave(2, false), HI2 = interleave(2, true);
+    private static final Pick LO4 = interleave(4, false), HI4 = interleave(4, true);
 
-    private static FloatVector interleave(int g, boolean high) {
+    private static Pick interleave(int g, boolean high) {
         float[] index = new float[L];
         for (int i = 0; i < L; i++) {
             int group = i / (2 * g) + (high ? L / (2 * g) : 0);
             int within = i % (2 * g);
             index[i] = within < g ? group * g + within : L + group * g + within - g;
         }
-        return FloatVector.fromArray(S, index, 0);
+        return Pick.of(FloatVector.fromArray(S, index, 0));
     }
 
     /** Lanes [0, MR) of a vector: one column of a packed A panel, where L >= MR. */
@@ -620,23 +620,23 @@ final class Gemm {
         FloatVector r5 = FloatVector.fromArray(S, a, src + 5 * lda);
         FloatVector r6 = height > 6 ? FloatVector.fromArray(S, a, src + 6 * lda) : r5;
         FloatVector r7 = height > 6 ? FloatVector.fromArray(S, a, src + 7 * lda) : r5;
-        FloatVector a0 = LO1.selectFrom(r0, r1), a1 = HI1.selectFrom(r0, r1);
-        FloatVector a2 = LO1.selectFrom(r2, r3), a3 = HI1.selectFrom(r2, r3);
-        FloatVector a4 = LO1.selectFrom(r4, r5), a5 = HI1.selectFrom(r4, r5);
-        FloatVector a6 = LO1.selectFrom(r6, r7), a7 = HI1.selectFrom(r6, r7);
-        FloatVector b0 = LO2.selectFrom(a0, a2), b1 = HI2.selectFrom(a0, a2);
-        FloatVector b2 = LO2.selectFrom(a1, a3), b3 = HI2.selectFrom(a1, a3);
-        FloatVector b4 = LO2.selectFrom(a4, a6), b5 = HI2.selectFrom(a4, a6);
-        FloatVector b6 = LO2.selectFrom(a5, a7), b7 = HI2.selectFrom(a5, a7);
+        FloatVector a0 = LO1.from(r0, r1), a1 = HI1.from(r0, r1);
+        FloatVector a2 = LO1.from(r2, r3), a3 = HI1.from(r2, r3);
+        FloatVector a4 = LO1.from(r4, r5), a5 = HI1.from(r4, r5);
+        FloatVector a6 = LO1.from(r6, r7), a7 = HI1.from(r6, r7);
+        FloatVector b0 = LO2.from(a0, a2), b1 = HI2.from(a0, a2);
+        FloatVector b2 = LO2.from(a1, a3), b3 = HI2.from(a1, a3);
+        FloatVector b4 = LO2.from(a4, a6), b5 = HI2.from(a4, a6);
+        FloatVector b6 = LO2.from(a5, a7), b7 = HI2.from(a5, a7);
         int cols = L / 8;
-        store8(LO4.selectFrom(b0, b4), out, dst, ldo, rows, rowsOff);
-        store8(HI4.selectFrom(b0, b4), out, dst, ldo, rows, rowsOff + cols);
-        store8(LO4.selectFrom(b1, b5), out, dst, ldo, rows, rowsOff + 2 * cols);
-        store8(HI4.selectFrom(b1, b5), out, dst, ldo, rows, rowsOff + 3 * cols);
-        store8(LO4.selectFrom(b2, b6), out, dst, ldo, rows, rowsOff + 4 * cols);
-        store8(HI4.selectFrom(b2, b6), out, dst, ldo, rows, rowsOff + 5 * cols);
-        store8(LO4.selectFrom(b3, b7), out, dst, ldo, rows, rowsOff + 6 * cols);
-        store8(HI4.selectFrom(b3, b7), out, dst, ldo, rows, rowsOff + 7 * cols);
+        store8(LO4.from(b0, b4), out, dst, ldo, rows, rowsOff);
+        store8(HI4.from(b0, b4), out, dst, ldo, rows, rowsOff + cols);
+        store8(LO4.from(b1, b5), out, dst, ldo, rows, rowsOff + 2 * cols);
+        store8(HI4.from(b1, b5), out, dst, ldo, rows, rowsOff + 3 * cols);
+        store8(LO4.from(b2, b6), out, dst, ldo, rows, rowsOff + 4 * cols);
+        store8(HI4.from(b2, b6), out, dst, ldo, rows, rowsOff + 5 * cols);
+        store8(LO4.from(b3, b7), out, dst, ldo, rows, rowsOff + 6 * cols);
+        store8(HI4.from(b3, b7), out, dst, ldo, rows, rowsOff + 7 * cols);
     }
 
     /**

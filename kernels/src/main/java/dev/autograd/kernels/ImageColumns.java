@@ -6,6 +6,8 @@ import static dev.autograd.kernels.PanamaKernels.S;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * A convolution's column matrix (the im2col of a batch: row {@code r = (c*kH + ki)*kW + kj}, column
@@ -124,7 +126,7 @@ final class ImageColumns {
      * <ul>
      *   <li>consecutive (one output row of stride 1 holds them all): a plain vector load;</li>
      *   <li>within 2L floats (several short output rows, e.g. 8 or 4 wide): two loads and a
-     *       two-vector permute, {@code selectFrom}, with the lane pattern computed once here;</li>
+     *       two-vector permute ({@link Pick}), with the lane pattern computed once here;</li>
      *   <li>else (stride 2, rows of 2): a gather through the column table.</li>
      * </ul>
      */
@@ -140,12 +142,14 @@ final class ImageColumns {
                 lanes[i] = columnOffsets[j + i] - base;
             }
             FloatVector index = FloatVector.fromArray(S, lanes, 0);
+            VectorShuffle<Float> shuffle = index.toShuffle().wrapIndexes();
+            VectorMask<Float> second = index.compare(VectorOperators.GE, (float) L);
             int last = padded.length - 2 * L;
             for (int p = 0; p < kc; p++, dst += NR) {
                 int at = rowOffsets[pc + p] + base;
                 if (at <= last) {
-                    index.selectFrom(FloatVector.fromArray(S, padded, at), FloatVector.fromArray(S, padded, at + L))
-                            .intoArray(buf, dst);
+                    Pick.from(index, shuffle, second, FloatVector.fromArray(S, padded, at),
+                            FloatVector.fromArray(S, padded, at + L)).intoArray(buf, dst);
                 } else {
                     FloatVector.fromArray(S, padded, rowOffsets[pc + p], columnOffsets, j).intoArray(buf, dst);
                 }

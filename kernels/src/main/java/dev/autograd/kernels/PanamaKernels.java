@@ -1947,11 +1947,11 @@ public class PanamaKernels extends ScalarKernels {
 
     /**
      * Two-table permutation for stride-2 loads: with {@code a} loaded at column c and {@code b} at
-     * c+L-1, lane j of {@code EVERY_OTHER.selectFrom(a, b)} is column c+2j (indices below L pick from
+     * c+L-1, lane j of {@code EVERY_OTHER.from(a, b)} is column c+2j (indices below L pick from
      * a, the rest from b). Loading b one early means the two loads read exactly columns c..c+2L-2,
      * the ones the lanes need, never one past them.
      */
-    private static final FloatVector EVERY_OTHER = FloatVector.fromArray(S, everyOther(), 0);
+    private static final Pick EVERY_OTHER = Pick.of(FloatVector.fromArray(S, everyOther(), 0));
 
     private static float[] everyOther() {
         float[] index = new float[L];
@@ -2059,7 +2059,7 @@ public class PanamaKernels extends ScalarKernels {
                         int c = c0 + kj * dilationW;
                         FloatVector v = strideW == 1
                                 ? FloatVector.fromArray(S, x, row + c)
-                                : EVERY_OTHER.selectFrom(FloatVector.fromArray(S, x, row + c),
+                                : EVERY_OTHER.from(FloatVector.fromArray(S, x, row + c),
                                         FloatVector.fromArray(S, x, row + c + L - 1));
                         if (border) {
                             VectorMask<Integer> outside = laneColumns.add(c).compare(VectorOperators.UGE, width);
