@@ -1,7 +1,6 @@
 package dev.autograd.kernels;
 
 import static dev.autograd.kernels.PanamaKernels.L;
-import static dev.autograd.kernels.PanamaKernels.S;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -13,8 +12,8 @@ import jdk.incubator.vector.VectorShuffle;
  * L + i lane i of the second): {@code index.selectFrom(x, y)}. At 512 bits that is one instruction
  * (vpermt2ps). AVX2 has no two-vector permute, and there the Vector API's selectFrom was the slower
  * way: two single-vector rearranges (vpermps) and a blend packed 6-row A panels of the GEMM
- * ({@link Gemm#transpose8}) at 0.59-0.63 ns per float against 1.03-1.21 on a Zen 3 (48 x 1024
- * floats, in L2, one thread).
+ * ({@link Gemm#transpose8}) at 0.46-0.64 ns per float against 1.03-1.21 on a Zen 3 (48 x 1024
+ * floats, in L2, one thread, two runs).
  */
 record Pick(FloatVector index, VectorShuffle<Float> lanes, VectorMask<Float> second) {
 
@@ -38,9 +37,5 @@ record Pick(FloatVector index, VectorShuffle<Float> lanes, VectorMask<Float> sec
             return index.selectFrom(x, y);
         }
         return x.rearrange(lanes).blend(y.rearrange(lanes), second);
-    }
-
-    static {
-        assert S.length() == L;
     }
 }
