@@ -541,12 +541,14 @@ final class Winograd {
                         FloatVector c = FloatVector.fromArray(S, st, (4 * i + 2) * L);
                         FloatVector d = FloatVector.fromArray(S, st, (4 * i + 3) * L);
                         int row = base + i * planeW;
+                        FloatVector y0 = a.add(b).add(c);
+                        FloatVector y1 = b.sub(c).sub(d);
                         if (SCATTERS) {
-                            a.add(b).add(c).intoArray(dst, row, offsets, t, m);
-                            b.sub(c).sub(d).intoArray(dst, row + 1, offsets, t, m);
+                            y0.intoArray(dst, row, offsets, t, m);
+                            y1.intoArray(dst, row + 1, offsets, t, m);
                         } else {
-                            a.add(b).add(c).intoArray(st, SCATTER_STAGE);
-                            b.sub(c).sub(d).intoArray(st, SCATTER_STAGE + L);
+                            y0.intoArray(st, SCATTER_STAGE);
+                            y1.intoArray(st, SCATTER_STAGE + L);
                             scatterStaged(st, 2, dst, row, offsets, t, tiles);
                         }
                     }

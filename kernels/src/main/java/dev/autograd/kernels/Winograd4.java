@@ -348,17 +348,21 @@ final class Winograd4 {
                         FloatVector s34 = m3.add(m4);
                         FloatVector d34 = m3.sub(m4);
                         int row = base + i * planeW;
+                        FloatVector y0 = m0.add(s12).add(s34);
+                        FloatVector y1 = d12.add(d34.mul(2f));
+                        FloatVector y2 = s12.add(s34.mul(4f));
+                        FloatVector y3 = d12.add(d34.mul(8f)).add(m5);
                         if (Winograd.SCATTERS) {
-                            m0.add(s12).add(s34).intoArray(dst, row, offsets, t, m);
-                            d12.add(d34.mul(2f)).intoArray(dst, row + 1, offsets, t, m);
-                            s12.add(s34.mul(4f)).intoArray(dst, row + 2, offsets, t, m);
-                            d12.add(d34.mul(8f)).add(m5).intoArray(dst, row + 3, offsets, t, m);
+                            y0.intoArray(dst, row, offsets, t, m);
+                            y1.intoArray(dst, row + 1, offsets, t, m);
+                            y2.intoArray(dst, row + 2, offsets, t, m);
+                            y3.intoArray(dst, row + 3, offsets, t, m);
                         } else {
                             int staged = Winograd.SCATTER_STAGE;
-                            m0.add(s12).add(s34).intoArray(st, staged);
-                            d12.add(d34.mul(2f)).intoArray(st, staged + L);
-                            s12.add(s34.mul(4f)).intoArray(st, staged + 2 * L);
-                            d12.add(d34.mul(8f)).add(m5).intoArray(st, staged + 3 * L);
+                            y0.intoArray(st, staged);
+                            y1.intoArray(st, staged + L);
+                            y2.intoArray(st, staged + 2 * L);
+                            y3.intoArray(st, staged + 3 * L);
                             Winograd.scatterStaged(st, 4, dst, row, offsets, t, tiles);
                         }
                     }
