@@ -92,6 +92,14 @@ final class Gemm {
      * floats at most, 256 KB) stay bounded whatever n is.
      */
     static final int WIDE_COLS = 4096;
+    /** Rows of B per task of {@link #byDepth}, at least (a 64 x 4608 chunk of layer4's weight: 1.2 MB) ... */
+    static final int DEPTH_CHUNK = 64;
+    /** ... and at most this many chunks (deeper ones for a deeper B) ... */
+    static final int DEPTH_CHUNKS_MAX = 16;
+    /** ... while their partial products take at most this many floats (4 MB); else {@link #wide}'s bands. */
+    static final long DEPTH_PARTIALS_MAX = 1L << 20;
+    /** Columns per task of the sum of {@link #byDepth}'s partials. */
+    static final int DEPTH_SUM_GRAIN = 512;
     /** Up to this depth the product is done as rows of short FMA chains over op(B): see {@link #shallow}. */
     static final int SHALLOW_K = 8;
     /** Columns of C per block in {@link #shallow} (a multiple of 4 vectors up to 1024-bit ones). */
@@ -124,6 +132,8 @@ final class Gemm {
      * whole operand, 5 {@link #transpose}'s copy.
      */
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[6][]);
+    /** {@link #byDepth}'s partial products, taken on the calling thread and filled by its tasks. */
+    private static final ThreadLocal<float[]> PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
 
     private Gemm() {
     }
@@ -1048,6 +1058,9 @@ final class Gemm {
      * Columns are split over threads; every element is one FMA chain over p = 0..k-1 (the sums
      * leave and re-enter the chain exactly), then {@code alpha * sum + beta * C}, so results do not
      * depend on the split or the passes.
+     *
+     * <p>That is the way for a B of fewer than two {@link #byDepth} chunks of rows; deeper ones go
+     * by depth, reading B's rows whole and in order, which was about twice as fast.
      */
     static void wide(boolean transA, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
                      float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, long flops) {
@@ -1055,10 +1068,16 @@ final class Gemm {
         // group's first row (their sums land in padding rows of the sums array and are dropped)
         int step = transA ? lda : 1;
         int rowStep = transA ? 1 : lda;
+        int depth = Math.max(DEPTH_CHUNK, (k + DEPTH_CHUNKS_MAX - 1) / DEPTH_CHUNKS_MAX);
+        int chunks = (k + depth - 1) / depth;
+        int padded = (m + 3) / 4 * 4;
+        if (chunks >= 2 && (long) chunks * padded * n <= DEPTH_PARTIALS_MAX) {
+            byDepth(m, n, k, depth, chunks, alpha, a, aOff, step, rowStep, b, bOff, ldb, beta, c, cOff, ldc, flops);
+            return;
+        }
         int chunk = 4 * L;
         int units = (n + chunk - 1) / chunk;
         int tasks = Math.min(units, flops < PARALLEL_FLOPS ? 1 : Parallel.parallelism());
-        int padded = (m + 3) / 4 * 4;
         Parallel.run(tasks, t -> {
             int from = Math.min(n, units * t / tasks * chunk);
             int to = Math.min(n, units * (t + 1) / tasks * chunk);
@@ -1113,6 +1132,168 @@ final class Gemm {
                     s.fma(va, FloatVector.fromArray(S, c, ci + j, mask).mul(beta)).intoArray(c, ci + j, mask);
                 }
             }
+        }
+    }
+
+    /**
+     * {@link #wide}'s product by depth: B is cut into chunks of {@code depth} whole rows, and each
+     * task reads the rows of its chunk from end to end, in order, into its own partial product
+     * (m x n floats, rows padded to a multiple of four); the partials are then summed in chunk
+     * order. Four rows of B at a time, each vector of them loaded once for the FMAs of every row of
+     * a group of four of op(A). The column bands read each row of B a band at a time, 16 rows at
+     * once, and that pattern ran at about half the speed of a plain read here.
+     *
+     * <p>ResNet-18's input gradients at batch 1 (layer4 4x4608x512, a 9.4 MB weight; layer3
+     * 16x2304x256) and its fc's at batch 16 (16x512x1000), with A transposed, on the Zen 3, one JVM
+     * alternating with the bands (2026-11-23): on 2 threads with B from memory 0.79-0.96 -> 0.40-0.53
+     * ms, 0.69-0.70 -> 0.34-0.38 and 0.46 -> 0.28; with B in the cache 0.47 -> 0.33 and 0.46 -> 0.31
+     * ms; on 1 thread from memory 1.58 -> 0.82, 1.54 -> 0.57, 0.91 -> 0.64 ms (a plain sum of the
+     * 9.4 MB weight: 0.36-0.46 ms on 2 threads). Each element is a chain over every chunk, then the
+     * chunks' sums in order: the same for any number of threads.
+     */
+    private static void byDepth(int m, int n, int k, int depth, int chunks, float alpha, float[] a, int aOff,
+                                int step, int rowStep, float[] b, int bOff, int ldb, float beta, float[] c,
+                                int cOff, int ldc, long flops) {
+        int padded = (m + 3) / 4 * 4;
+        int part = padded * n;
+        float[] partials = Scratch.floats(PARTIALS, chunks * part);
+        int tasks = flops < PARALLEL_FLOPS ? 1 : chunks;
+        Parallel.run(tasks, t -> {
+            for (int q = t; q < chunks; q += tasks) {
+                int p0 = q * depth;
+                int p1 = Math.min(k, p0 + depth);
+                int p = p0;
+                // four rows of B at a time, for each group of four rows of op(A) in turn (rows past
+                // m repeat the group's first: their sums land in padding rows and are dropped)
+                for (; p < p1; p += 4) {
+                    for (int g = 0; g < m; g += 4) {
+                        int rows = Math.min(4, m - g);
+                        int r0 = groupRow(aOff, g, 0, rows, rowStep);
+                        int r1 = groupRow(aOff, g, 1, rows, rowStep);
+                        int r2 = groupRow(aOff, g, 2, rows, rowStep);
+                        int r3 = groupRow(aOff, g, 3, rows, rowStep);
+                        int off = q * part + g * n;
+                        if (p + 4 <= p1) {
+                            depthRows4(a, r0, r1, r2, r3, p * step, step, b, bOff + p * ldb, ldb, n, partials, off,
+                                    p == p0);
+                        } else {
+                            for (int pp = p; pp < p1; pp++) {
+                                depthRow(a, r0, r1, r2, r3, pp * step, b, bOff + pp * ldb, n, partials, off, pp == p0);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        // C = alpha * (chunk 0 + chunk 1 + ...) + beta * C, the chunks added in order
+        Parallel.forRange(n, DEPTH_SUM_GRAIN, L, (j0, j1) -> {
+            FloatVector va = FloatVector.broadcast(S, alpha);
+            for (int r = 0; r < m; r++) {
+                int ci = cOff + r * ldc;
+                for (int j = j0; j < j1; j += L) {
+                    VectorMask<Float> mask = S.indexInRange(j, j1);
+                    FloatVector sum = FloatVector.fromArray(S, partials, r * n + j, mask);
+                    for (int q = 1; q < chunks; q++) {
+                        sum = sum.add(FloatVector.fromArray(S, partials, q * part + r * n + j, mask));
+                    }
+                    if (beta == 0f) {
+                        sum.mul(va).intoArray(c, ci + j, mask);
+                    } else {
+                        sum.fma(va, FloatVector.fromArray(S, c, ci + j, mask).mul(beta)).intoArray(c, ci + j, mask);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Rows p..p+3 of B (from {@code bi}, {@code ldb} apart) times column p..p+3 of four rows of
+     * op(A) (at {@code r + ai}, {@code step} apart), added into a partial product of four rows of n
+     * (set instead on the chunk's first rows). Each vector of B is loaded once for its four FMAs.
+     */
+    private static void depthRows4(float[] a, int r0, int r1, int r2, int r3, int ai, int step, float[] b, int bi,
+                                   int ldb, int n, float[] part, int off, boolean first) {
+        FloatVector x00 = FloatVector.broadcast(S, a[r0 + ai]);
+        FloatVector x01 = FloatVector.broadcast(S, a[r0 + ai + step]);
+        FloatVector x02 = FloatVector.broadcast(S, a[r0 + ai + 2 * step]);
+        FloatVector x03 = FloatVector.broadcast(S, a[r0 + ai + 3 * step]);
+        FloatVector x10 = FloatVector.broadcast(S, a[r1 + ai]);
+        FloatVector x11 = FloatVector.broadcast(S, a[r1 + ai + step]);
+        FloatVector x12 = FloatVector.broadcast(S, a[r1 + ai + 2 * step]);
+        FloatVector x13 = FloatVector.broadcast(S, a[r1 + ai + 3 * step]);
+        FloatVector x20 = FloatVector.broadcast(S, a[r2 + ai]);
+        FloatVector x21 = FloatVector.broadcast(S, a[r2 + ai + step]);
+        FloatVector x22 = FloatVector.broadcast(S, a[r2 + ai + 2 * step]);
+        FloatVector x23 = FloatVector.broadcast(S, a[r2 + ai + 3 * step]);
+        FloatVector x30 = FloatVector.broadcast(S, a[r3 + ai]);
+        FloatVector x31 = FloatVector.broadcast(S, a[r3 + ai + step]);
+        FloatVector x32 = FloatVector.broadcast(S, a[r3 + ai + 2 * step]);
+        FloatVector x33 = FloatVector.broadcast(S, a[r3 + ai + 3 * step]);
+        FloatVector zero = FloatVector.zero(S);
+        int s1 = off + n;
+        int s2 = s1 + n;
+        int s3 = s2 + n;
+        int bound = S.loopBound(n);
+        int j = 0;
+        for (; j < bound; j += L) {
+            FloatVector u0 = FloatVector.fromArray(S, b, bi + j);
+            FloatVector u1 = FloatVector.fromArray(S, b, bi + ldb + j);
+            FloatVector u2 = FloatVector.fromArray(S, b, bi + 2 * ldb + j);
+            FloatVector u3 = FloatVector.fromArray(S, b, bi + 3 * ldb + j);
+            FloatVector v0 = first ? zero : FloatVector.fromArray(S, part, off + j);
+            FloatVector v1 = first ? zero : FloatVector.fromArray(S, part, s1 + j);
+            FloatVector v2 = first ? zero : FloatVector.fromArray(S, part, s2 + j);
+            FloatVector v3 = first ? zero : FloatVector.fromArray(S, part, s3 + j);
+            x03.fma(u3, x02.fma(u2, x01.fma(u1, x00.fma(u0, v0)))).intoArray(part, off + j);
+            x13.fma(u3, x12.fma(u2, x11.fma(u1, x10.fma(u0, v1)))).intoArray(part, s1 + j);
+            x23.fma(u3, x22.fma(u2, x21.fma(u1, x20.fma(u0, v2)))).intoArray(part, s2 + j);
+            x33.fma(u3, x32.fma(u2, x31.fma(u1, x30.fma(u0, v3)))).intoArray(part, s3 + j);
+        }
+        if (j < n) {
+            // the last columns, masked (the same lanes, so the same chains, as unmasked)
+            VectorMask<Float> mask = S.indexInRange(j, n);
+            FloatVector u0 = FloatVector.fromArray(S, b, bi + j, mask);
+            FloatVector u1 = FloatVector.fromArray(S, b, bi + ldb + j, mask);
+            FloatVector u2 = FloatVector.fromArray(S, b, bi + 2 * ldb + j, mask);
+            FloatVector u3 = FloatVector.fromArray(S, b, bi + 3 * ldb + j, mask);
+            FloatVector v0 = first ? zero : FloatVector.fromArray(S, part, off + j, mask);
+            FloatVector v1 = first ? zero : FloatVector.fromArray(S, part, s1 + j, mask);
+            FloatVector v2 = first ? zero : FloatVector.fromArray(S, part, s2 + j, mask);
+            FloatVector v3 = first ? zero : FloatVector.fromArray(S, part, s3 + j, mask);
+            x03.fma(u3, x02.fma(u2, x01.fma(u1, x00.fma(u0, v0)))).intoArray(part, off + j, mask);
+            x13.fma(u3, x12.fma(u2, x11.fma(u1, x10.fma(u0, v1)))).intoArray(part, s1 + j, mask);
+            x23.fma(u3, x22.fma(u2, x21.fma(u1, x20.fma(u0, v2)))).intoArray(part, s2 + j, mask);
+            x33.fma(u3, x32.fma(u2, x31.fma(u1, x30.fma(u0, v3)))).intoArray(part, s3 + j, mask);
+        }
+    }
+
+    /** As {@link #depthRows4} for one row of B (a chunk's last rows). */
+    private static void depthRow(float[] a, int r0, int r1, int r2, int r3, int ai, float[] b, int bi, int n,
+                                 float[] part, int off, boolean first) {
+        FloatVector x0 = FloatVector.broadcast(S, a[r0 + ai]);
+        FloatVector x1 = FloatVector.broadcast(S, a[r1 + ai]);
+        FloatVector x2 = FloatVector.broadcast(S, a[r2 + ai]);
+        FloatVector x3 = FloatVector.broadcast(S, a[r3 + ai]);
+        FloatVector zero = FloatVector.zero(S);
+        int s1 = off + n;
+        int s2 = s1 + n;
+        int s3 = s2 + n;
+        int bound = S.loopBound(n);
+        int j = 0;
+        for (; j < bound; j += L) {
+            FloatVector u = FloatVector.fromArray(S, b, bi + j);
+            x0.fma(u, first ? zero : FloatVector.fromArray(S, part, off + j)).intoArray(part, off + j);
+            x1.fma(u, first ? zero : FloatVector.fromArray(S, part, s1 + j)).intoArray(part, s1 + j);
+            x2.fma(u, first ? zero : FloatVector.fromArray(S, part, s2 + j)).intoArray(part, s2 + j);
+            x3.fma(u, first ? zero : FloatVector.fromArray(S, part, s3 + j)).intoArray(part, s3 + j);
+        }
+        if (j < n) {
+            VectorMask<Float> mask = S.indexInRange(j, n);
+            FloatVector u = FloatVector.fromArray(S, b, bi + j, mask);
+            x0.fma(u, first ? zero : FloatVector.fromArray(S, part, off + j, mask)).intoArray(part, off + j, mask);
+            x1.fma(u, first ? zero : FloatVector.fromArray(S, part, s1 + j, mask)).intoArray(part, s1 + j, mask);
+            x2.fma(u, first ? zero : FloatVector.fromArray(S, part, s2 + j, mask)).intoArray(part, s2 + j, mask);
+            x3.fma(u, first ? zero : FloatVector.fromArray(S, part, s3 + j, mask)).intoArray(part, s3 + j, mask);
         }
     }
 
@@ -1220,8 +1401,10 @@ final class Gemm {
      * (the weight gradient of a convolution over few positions: 512 x 4608 from depth 4), so the
      * product is a pass over C, one vector of a row at a time, each the k-term FMA chain over the
      * rows of op(B) (copied once to k x n when B is transposed: at most 8 rows). Tiles of the
-     * blocked path would each run a 4-step loop and pack A and B around it. Rows of C are split over
-     * threads; every element is the same FMA chain over p = 0..k-1 whatever the split.
+     * blocked path would each run a 4-step loop and pack A and B around it. Rows of C are split into
+     * a few tasks per thread ({@link Parallel#tasks}); every element is the same FMA chain over
+     * p = 0..k-1 whatever the split. Against one task per thread, alternating, 512x4608x4 with C
+     * from memory: 0.90-1.06 -> 0.81-0.95 ms (faster in 35-39 of 40 rounds).
      */
     static void shallow(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
                         float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, long flops) {
@@ -1232,7 +1415,7 @@ final class Gemm {
         // op(A)[i, p] at a[i * rowStep + p * colStep]
         int rowStep = transA ? 1 : lda;
         int colStep = transA ? lda : 1;
-        int tasks = (int) Math.min(m, flops < PARALLEL_FLOPS ? 1 : Parallel.parallelism());
+        int tasks = flops < PARALLEL_FLOPS ? 1 : Parallel.tasks(m);
         Parallel.run(tasks, t -> {
             int i0 = (int) ((long) m * t / tasks);
             int i1 = (int) ((long) m * (t + 1) / tasks);
@@ -1286,7 +1469,8 @@ final class Gemm {
      * C[i, j] = alpha * dot(A row i, op(B) column j) + beta * C[i, j], with A rows contiguous. op(B)
      * columns are B rows when transB, else gathered once into a small n x k buffer. Two rows of A
      * against up to four columns: 8 independent FMA chains, and each A vector loaded once feeds 4
-     * FMAs, so the stream over A (the big operand) runs at memory speed. Rows are split over threads.
+     * FMAs, so the stream over A (the big operand) runs at memory speed. Rows are split into a few
+     * tasks per thread ({@link Parallel#tasks}; at 512x4x4608 as fast as one per thread).
      */
     static void skinny(boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
                        float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, long flops) {
@@ -1295,9 +1479,8 @@ final class Gemm {
         float[] bt = transB ? b : transpose(b, bOff, ldb, k, n);
         int btOff = transB ? bOff : 0;
         int ldbt = transB ? ldb : k;
-        int tasks = flops < PARALLEL_FLOPS ? 1 : Parallel.parallelism();
         int units = (m + 1) / 2;
-        int t = Math.min(tasks, units);
+        int t = flops < PARALLEL_FLOPS ? 1 : Parallel.tasks(units);
         Parallel.run(t, task -> {
             int i0 = Math.min(m, units * task / t * 2);
             int i1 = Math.min(m, units * (task + 1) / t * 2);

@@ -105,6 +105,17 @@ public final class Parallel {
     }
 
     /**
+     * How many tasks to cut {@code units} independent pieces of work into: {@link #RANGES_PER_THREAD}
+     * per thread (at most one per unit), 1 inside the pool or for one thread. More tasks than
+     * threads let the caller take over the tasks of a worker that starts late or that the host
+     * deschedules for a while, instead of waiting for its half.
+     */
+    static int tasks(long units) {
+        int p = parallelism();
+        return p <= 1 ? 1 : (int) Math.max(1, Math.min(units, (long) p * RANGES_PER_THREAD));
+    }
+
+    /**
      * Runs {@code body.accept(t)} for every t in [0, tasks) and returns when all are done. The
      * caller works too: it and the pool's workers take task numbers from one counter, so a thread
      * that the OS descheduled (the cores are shared) holds up at most the task it is on, and a

@@ -317,6 +317,8 @@ class PanamaKernelsTest {
             {40, 70, 2100}, {300, 300, 1100},
             // a row times B^T; dot products up to 16 columns; row groups of the axpy path
             {1, 1000, 130}, {1, 40, 33}, {70, 16, 300}, {20, 12, 150}, {64, 9, 70}, {16, 300, 70}, {13, 200, 50},
+            // the axpy path by depth chunks: a group of four rows padded, chunks ending in single rows
+            {13, 300, 200}, {5, 77, 1030},
         };
         Stream.Builder<Arguments> out = Stream.builder();
         for (int[] s : shapes) {
