@@ -1250,20 +1250,32 @@ final class Gemm {
             x33.fma(u3, x32.fma(u2, x31.fma(u1, x30.fma(u0, v3)))).intoArray(part, s3 + j);
         }
         if (j < n) {
-            // the last columns, masked (the same lanes, so the same chains, as unmasked)
-            VectorMask<Float> mask = S.indexInRange(j, n);
-            FloatVector u0 = FloatVector.fromArray(S, b, bi + j, mask);
-            FloatVector u1 = FloatVector.fromArray(S, b, bi + ldb + j, mask);
-            FloatVector u2 = FloatVector.fromArray(S, b, bi + 2 * ldb + j, mask);
-            FloatVector u3 = FloatVector.fromArray(S, b, bi + 3 * ldb + j, mask);
-            FloatVector v0 = first ? zero : FloatVector.fromArray(S, part, off + j, mask);
-            FloatVector v1 = first ? zero : FloatVector.fromArray(S, part, s1 + j, mask);
-            FloatVector v2 = first ? zero : FloatVector.fromArray(S, part, s2 + j, mask);
-            FloatVector v3 = first ? zero : FloatVector.fromArray(S, part, s3 + j, mask);
-            x03.fma(u3, x02.fma(u2, x01.fma(u1, x00.fma(u0, v0)))).intoArray(part, off + j, mask);
-            x13.fma(u3, x12.fma(u2, x11.fma(u1, x10.fma(u0, v1)))).intoArray(part, s1 + j, mask);
-            x23.fma(u3, x22.fma(u2, x21.fma(u1, x20.fma(u0, v2)))).intoArray(part, s2 + j, mask);
-            x33.fma(u3, x32.fma(u2, x31.fma(u1, x30.fma(u0, v3)))).intoArray(part, s3 + j, mask);
+            depthTail4(a, r0, r1, r2, r3, ai, step, j, b, bi, ldb, n, part, off, first);
+        }
+    }
+
+    /**
+     * {@link #depthRows4}'s last columns, masked: the same lanes, so the same chains, as unmasked. A
+     * method of its own: with both loops in one, C1 gave up on it ("out of virtual registers"), and
+     * it ran in the interpreter until C2 compiled it. Takes A's values, not the broadcasts: vectors
+     * passed to a method that is not inlined are boxed.
+     */
+    private static void depthTail4(float[] a, int r0, int r1, int r2, int r3, int ai, int step, int j, float[] b,
+                                   int bi, int ldb, int n, float[] part, int off, boolean first) {
+        VectorMask<Float> mask = S.indexInRange(j, n);
+        FloatVector u0 = FloatVector.fromArray(S, b, bi + j, mask);
+        FloatVector u1 = FloatVector.fromArray(S, b, bi + ldb + j, mask);
+        FloatVector u2 = FloatVector.fromArray(S, b, bi + 2 * ldb + j, mask);
+        FloatVector u3 = FloatVector.fromArray(S, b, bi + 3 * ldb + j, mask);
+        for (int g = 0; g < 4; g++) {
+            int r = (g == 0 ? r0 : g == 1 ? r1 : g == 2 ? r2 : r3) + ai;
+            int si = off + g * n + j;
+            FloatVector v = first ? FloatVector.zero(S) : FloatVector.fromArray(S, part, si, mask);
+            v = FloatVector.broadcast(S, a[r]).fma(u0, v);
+            v = FloatVector.broadcast(S, a[r + step]).fma(u1, v);
+            v = FloatVector.broadcast(S, a[r + 2 * step]).fma(u2, v);
+            v = FloatVector.broadcast(S, a[r + 3 * step]).fma(u3, v);
+            v.intoArray(part, si, mask);
         }
     }
 
