@@ -1187,23 +1187,30 @@ final class Gemm {
         });
         // C = alpha * (chunk 0 + chunk 1 + ...) + beta * C, the chunks added in order
         Parallel.forRange(n, DEPTH_SUM_GRAIN, L, (j0, j1) -> {
-            FloatVector va = FloatVector.broadcast(S, alpha);
             for (int r = 0; r < m; r++) {
-                int ci = cOff + r * ldc;
-                for (int j = j0; j < j1; j += L) {
-                    VectorMask<Float> mask = S.indexInRange(j, j1);
-                    FloatVector sum = FloatVector.fromArray(S, partials, r * n + j, mask);
-                    for (int q = 1; q < chunks; q++) {
-                        sum = sum.add(FloatVector.fromArray(S, partials, q * part + r * n + j, mask));
-                    }
-                    if (beta == 0f) {
-                        sum.mul(va).intoArray(c, ci + j, mask);
-                    } else {
-                        sum.fma(va, FloatVector.fromArray(S, c, ci + j, mask).mul(beta)).intoArray(c, ci + j, mask);
-                    }
+                int j = j0;
+                for (int bound = j0 + (j1 - j0) / L * L; j < bound; j += L) {
+                    sumChunks(partials, r * n + j, part, chunks, alpha, beta, c, cOff + r * ldc + j, S.maskAll(true));
+                }
+                if (j < j1) {
+                    // masked stores are slow below 512 bits: only the last vector of C's row
+                    sumChunks(partials, r * n + j, part, chunks, alpha, beta, c, cOff + r * ldc + j,
+                            S.indexInRange(j, j1));
                 }
             }
         });
+    }
+
+    /** One vector of C from {@link #byDepth}'s partials: alpha * (chunk 0 + chunk 1 + ...) + beta * C. */
+    private static void sumChunks(float[] partials, int pi, int part, int chunks, float alpha, float beta, float[] c,
+                                  int ci, VectorMask<Float> mask) {
+        FloatVector sum = FloatVector.fromArray(S, partials, pi, mask);
+        for (int q = 1; q < chunks; q++) {
+            sum = sum.add(FloatVector.fromArray(S, partials, pi + q * part, mask));
+        }
+        FloatVector out = beta == 0f ? sum.mul(alpha)
+                : sum.fma(FloatVector.broadcast(S, alpha), FloatVector.fromArray(S, c, ci, mask).mul(beta));
+        out.intoArray(c, ci, mask);
     }
 
     /**
