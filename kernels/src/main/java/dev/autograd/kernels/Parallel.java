@@ -336,10 +336,7 @@ public final class Parallel {
      * {@code body(from, to)} on each (one range when parallelism is 1).
      */
     static void forRange(int n, int grain, int align, RangeBody body) {
-        int tasks = parallelism();
-        if (tasks > 1) {
-            tasks = (int) Math.min((long) tasks * RANGES_PER_THREAD, Math.max(1, (long) n / Math.max(grain, 1)));
-        }
+        int tasks = tasks((long) n / Math.max(grain, 1));
         if (tasks <= 1) {
             body.run(0, n);
             return;
