@@ -6,7 +6,6 @@ import static dev.autograd.kernels.PanamaKernels.S;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 
 /**
@@ -142,8 +141,8 @@ final class ImageColumns {
                 lanes[i] = columnOffsets[j + i] - base;
             }
             FloatVector index = FloatVector.fromArray(S, lanes, 0);
-            VectorShuffle<Float> shuffle = index.toShuffle().wrapIndexes();
-            VectorMask<Float> second = index.compare(VectorOperators.GE, (float) L);
+            VectorShuffle<Float> shuffle = Pick.lanes(index);
+            VectorMask<Float> second = Pick.second(index);
             int last = padded.length - 2 * L;
             for (int p = 0; p < kc; p++, dst += NR) {
                 int at = rowOffsets[pc + p] + base;

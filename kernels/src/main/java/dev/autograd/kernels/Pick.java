@@ -19,7 +19,17 @@ record Pick(FloatVector index, VectorShuffle<Float> lanes, VectorMask<Float> sec
 
     /** The pick for {@code index} (lane values 0 .. 2L-1). */
     static Pick of(FloatVector index) {
-        return new Pick(index, index.toShuffle().wrapIndexes(), index.compare(VectorOperators.GE, (float) L));
+        return new Pick(index, lanes(index), second(index));
+    }
+
+    /** The lanes {@link #from} rearranges each vector by: the index modulo L. */
+    static VectorShuffle<Float> lanes(FloatVector index) {
+        return index.toShuffle().wrapIndexes();
+    }
+
+    /** The lanes {@link #from} takes from the second vector: index L or more. */
+    static VectorMask<Float> second(FloatVector index) {
+        return index.compare(VectorOperators.GE, (float) L);
     }
 
     /** Lane i is x[index[i]] or y[index[i] - L]. */
