@@ -605,23 +605,14 @@ final class Gemm {
      * column. Needs L >= 8.
      */
     static void transpose8(float[] a, int src, int lda, float[] out, int dst, int ldo) {
-        transpose8(a, src, lda, out, dst, ldo, null, 0);
-    }
-
-    /**
-     * {@link #transpose8} with column c's eight values to {@code out[dst + rows[rowsOff + c] ..]}
-     * when {@code rows} is not null: the columns land in any order of rows (ldo unused).
-     */
-    static void transpose8(float[] a, int src, int lda, float[] out, int dst, int ldo, int[] rows, int rowsOff) {
-        transpose8(a, src, lda, out, dst, ldo, rows, rowsOff, 8);
+        transpose8(a, src, lda, out, dst, ldo, 8);
     }
 
     /**
      * {@link #transpose8} of the first {@code height} (6 or 8) rows: rows 6 and 7 are then copies of
      * row 5, read from nowhere beyond A's six rows.
      */
-    static void transpose8(float[] a, int src, int lda, float[] out, int dst, int ldo, int[] rows, int rowsOff,
-                           int height) {
+    static void transpose8(float[] a, int src, int lda, float[] out, int dst, int ldo, int height) {
         FloatVector r0 = FloatVector.fromArray(S, a, src);
         FloatVector r1 = FloatVector.fromArray(S, a, src + lda);
         FloatVector r2 = FloatVector.fromArray(S, a, src + 2 * lda);
@@ -639,31 +630,29 @@ final class Gemm {
         FloatVector b4 = LO2.from(a4, a6), b5 = HI2.from(a4, a6);
         FloatVector b6 = LO2.from(a5, a7), b7 = HI2.from(a5, a7);
         int cols = L / 8;
-        store8(LO4.from(b0, b4), out, dst, ldo, rows, rowsOff);
-        store8(HI4.from(b0, b4), out, dst, ldo, rows, rowsOff + cols);
-        store8(LO4.from(b1, b5), out, dst, ldo, rows, rowsOff + 2 * cols);
-        store8(HI4.from(b1, b5), out, dst, ldo, rows, rowsOff + 3 * cols);
-        store8(LO4.from(b2, b6), out, dst, ldo, rows, rowsOff + 4 * cols);
-        store8(HI4.from(b2, b6), out, dst, ldo, rows, rowsOff + 5 * cols);
-        store8(LO4.from(b3, b7), out, dst, ldo, rows, rowsOff + 6 * cols);
-        store8(HI4.from(b3, b7), out, dst, ldo, rows, rowsOff + 7 * cols);
+        store8(LO4.from(b0, b4), out, dst, ldo, 0);
+        store8(HI4.from(b0, b4), out, dst, ldo, cols);
+        store8(LO4.from(b1, b5), out, dst, ldo, 2 * cols);
+        store8(HI4.from(b1, b5), out, dst, ldo, 3 * cols);
+        store8(LO4.from(b2, b6), out, dst, ldo, 4 * cols);
+        store8(HI4.from(b2, b6), out, dst, ldo, 5 * cols);
+        store8(LO4.from(b3, b7), out, dst, ldo, 6 * cols);
+        store8(HI4.from(b3, b7), out, dst, ldo, 7 * cols);
     }
 
     /**
-     * Lane group q (8 floats, column {@code col + q}) of v to {@code out[dst + (col + q)*ldo ..]}, or
-     * to {@code out[dst + rows[col + q] ..]} when rows is not null: one store when the groups are
-     * contiguous.
+     * Lane group q (8 floats, column {@code col + q}) of v to {@code out[dst + (col + q)*ldo ..]}: one
+     * store when the groups are contiguous.
      */
-    private static void store8(FloatVector v, float[] out, int dst, int ldo, int[] rows, int col) {
-        if (L == 8 || rows == null && ldo == 8) {
+    private static void store8(FloatVector v, float[] out, int dst, int ldo, int col) {
+        if (L == 8 || ldo == 8) {
             // one column in the whole vector: a plain store (a masked one, vmaskmovps, is slow on AMD)
-            v.intoArray(out, dst + (rows == null ? col * ldo : rows[col]));
+            v.intoArray(out, dst + col * ldo);
             return;
         }
         for (int q = 0; q < L / 8; q++) {
             // lanes 8q..8q+7 land at the column's place: the vector's offset is 8q below that
-            int at = dst + (rows == null ? (col + q) * ldo : rows[col + q]);
-            v.intoArray(out, at - 8 * q, EIGHTS[q]);
+            v.intoArray(out, dst + (col + q) * ldo - 8 * q, EIGHTS[q]);
         }
     }
 
@@ -764,7 +753,7 @@ final class Gemm {
                     // store of eight runs two floats into the next column, which is stored after
                     // it, so a block is taken only while a column follows it in this panel
                     for (; p + L < kc; p += L, dst += L * MR) {
-                        transpose8(a, src + p, lda, buf, dst, MR, null, 0, MR);
+                        transpose8(a, src + p, lda, buf, dst, MR, MR);
                     }
                 }
                 for (; p < kc; p++, dst += MR) {

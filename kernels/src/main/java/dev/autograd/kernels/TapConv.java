@@ -15,17 +15,18 @@ import jdk.incubator.vector.FloatVector;
  * form a class (a corner, an edge, the interior); a class's rows of the product need only its valid
  * taps.
  *
- * <p>The GEMM rows are (class, position, image), padded to whole {@link Gemm#MR} panels per class,
- * so a panel's rows share their valid taps; the tiles are {@link Gemm#kernel}'s.
+ * <p>The (position, image) pairs of a class, its rows, are padded to whole panels, so a panel's rows
+ * share their valid taps.
  * <ul>
- * <li>Forward, {@code out^T[row, o] = sum_k col^T[row, k] W[o, k]}: depth blocks of whole channels,
- * B = W^T packed with its rows tap by tap inside a block (eight rows of W transposed in registers at
- * a time), so a class's valid taps are runs of consecutive rows; A holds each class's rows over its
- * valid taps only, in the same order.
- * <li>Input gradient, {@code dcol^T[row, (tap, c)] = sum_o grad^T[row, o] W[o, (c, tap)]}: B is W with
- * its columns taken tap by tap (a gather of stride kH*kW), so every B panel belongs to one tap, and
- * a (class, panel) tile is computed only when that tap is valid for the class; then each valid
- * (position, tap) row segment is added into its input pixel's channels.
+ * <li>Forward, {@code out[o, row] = sum_k W[o, k] col[k, row]}: the class's columns of col over its
+ * valid taps only, packed in panels of NR rows; six rows of W at a time broadcast straight from W,
+ * which is neither copied nor transposed (a transposed copy of layer4's 9.4 MB weight was 38% of
+ * the forward's time).
+ * <li>Input gradient, {@code dcol[(c, tap), row] = sum_o W[o, (c, tap)] grad[o, row]}: per block of
+ * channels, W's columns copied row by row (runs of 144 floats) to rows a constant apart; then tiles
+ * of six (channel, valid tap) pairs of a class by NR of its rows, the pairs' weights broadcast from
+ * the copy, each tile added into its pixels' channels. (Gathering W's columns tap by tap, 9 floats
+ * apart, into B panels for {@link Gemm#kernel} took half of the input gradient's time.)
  * <li>Weight gradient, {@code dW_t[o, c] = sum grad[o, rows_t] x_t[rows_t, c]} tap by tap, the depth
  * only the rows where tap t is inside the image, its products interleaved into dW's rows (taps
  * innermost) by gathers.
@@ -49,10 +50,14 @@ final class TapConv {
 
     /**
      * A bound that needs no plan: the fraction of (position, tap) pairs inside the image, rows times
-     * columns, is at most {@link #MAX_WORK} (a plan's work is never below it).
+     * columns, is at most {@link #MAX_WORK} (a plan's work is never below it); kernels of at most
+     * {@link #COLUMN_STRIDE} taps.
      */
     static boolean mayPay(int height, int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
                           int dilationH, int dilationW, int outH, int outW) {
+        if (kH * kW > COLUMN_STRIDE) {
+            return false;
+        }
         double rows = inside(height, kH, padH, strideH, dilationH, outH) / ((double) outH * kH);
         double cols = inside(width, kW, padW, strideW, dilationW, outW) / ((double) outW * kW);
         return rows * cols <= MAX_WORK;
@@ -72,12 +77,11 @@ final class TapConv {
         return count;
     }
 
-    /** The classes of one convolution shape. Rows of class q: [rowStart[q], rowStart[q] + rowCount[q]). */
+    /** The classes of one convolution shape. Class q has rowCount[q] rows: its (position, image) pairs. */
     static final class Plan {
         final int batch;
         final int taps;
         final int classes;
-        final int[] rowStart;
         final int[] rowCount;
         /** Output positions of class q: {@code positions[posFrom[q] .. posFrom[q + 1])}. */
         final int[] positions;
@@ -87,7 +91,7 @@ final class TapConv {
         final int[] tapFrom;
         /** Input pixel (ih*width + iw) of output position p through tap t: {@code pixel[p*taps + t]}, -1 if padding. */
         final int[] pixel;
-        final int rows;
+        /** Multiply-adds per output and input channel, each class's rows padded to MR (as when MAX_WORK was set). */
         final long work;
 
         Plan(int batch, int height, int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
@@ -137,13 +141,11 @@ final class TapConv {
                 }
             }
             classes = count;
-            rowStart = new int[count];
             rowCount = new int[count];
             posFrom = new int[count + 1];
             tapFrom = new int[count + 1];
             positions = new int[plane];
             int[] tapList = new int[count * taps];
-            int rowsSoFar = 0;
             int posSoFar = 0;
             int tapsSoFar = 0;
             long multiplyAdds = 0;
@@ -161,16 +163,13 @@ final class TapConv {
                         tapList[tapsSoFar++] = t;
                     }
                 }
-                rowStart[q] = rowsSoFar;
                 rowCount[q] = (posSoFar - posFrom[q]) * batch;
                 int padded = (rowCount[q] + MR - 1) / MR * MR;
-                rowsSoFar += padded;
                 multiplyAdds += (long) padded * (tapsSoFar - tapFrom[q]);
             }
             posFrom[count] = posSoFar;
             tapFrom[count] = tapsSoFar;
             validTaps = java.util.Arrays.copyOf(tapList, tapsSoFar);
-            rows = rowsSoFar;
             work = multiplyAdds;
         }
 
@@ -186,30 +185,45 @@ final class TapConv {
     }
 
     /**
-     * The forward's depth block in rows (channels x taps): 640, so 64 channels of a 3x3 kernel and a
-     * B panel of 72 KB (L2). Half that (32 channels, 36 KB: L1) made the products of a class's tap
-     * runs 64 deep for layer4 at batch 16 and ran at 2.43-2.61 against 2.11-2.24 ms on 2 threads
-     * (one JVM, alternating; 1 thread within noise: 4.06-4.16 against 3.97-4.16); the B=16 step p25
-     * 114.6 -> 113.3 and 117.1 -> 113.1 ms (150 steps each, alternating step by step). A figure of
-     * its own: Gemm's KC depends on the vector width.
+     * Channels per block of the forward: a tile's six rows of W over a block, 14 KB, stay in L1 while
+     * every class uses them.
      */
-    static final int SPAN_DEPTH = 640;
+    static final int SPAN_CHANNELS = Integer.getInteger("autograd.tapSpan", 64);
+    /** Rows of W per tile of the forward's kernel. */
+    static final int W_ROWS = 6;
+    /** The channel stride of the weight as the forward's kernel reads it: a 3x3 kernel's taps. */
+    static final int TAP_STRIDE = 9;
     /**
-     * Whether the input gradient packs its B panels by gathers (8 or 16 floats 9 apart): AVX-512 keeps
-     * the gathers it was built and measured with. On a Zen 3 (AVX2) one such gather of 8 floats took
-     * 5.9-9.8 ns against 4.2-5.5 ns element by element (1.2 MB source, one thread).
+     * The input gradient's copy of a block of W's columns: rows this many floats apart (16 channels
+     * of a 3x3 kernel). Kernels of more than this many taps do not take these classes.
      */
-    private static final boolean GATHERS = L >= 16;
-    private static final ThreadLocal<float[]> A = ThreadLocal.withInitial(() -> new float[0]);
+    static final int COLUMN_STRIDE = 16 * TAP_STRIDE;
+    /**
+     * Rows of W per depth chunk of the input gradient: the chunk's 74 KB of the copy stay in L2 while
+     * every tile reads them. 32 rows (18 KB, L1) was slower for layer4 at batch 16: 4.00 against
+     * 3.83 ms, 15 of 21 rounds (2 threads, alternating).
+     */
+    static final int COLUMN_DEPTH = Math.max(1, Integer.getInteger("autograd.tapDepth", 128));
+    /** A tile's pairs in the input gradient's table: W_ROWS columns of the copy, then W_ROWS taps. */
+    private static final int TILE_INTS = 2 * W_ROWS;
+    /** The forward's and the input gradient's B panels (the caller's: read by every thread). */
+    private static final ThreadLocal<float[]> B_PANELS = ThreadLocal.withInitial(() -> new float[0]);
+    /** Each thread's products: the forward's block of out, the input gradient's tiles, the weight gradient's panel. */
     private static final ThreadLocal<float[]> PRODUCT = ThreadLocal.withInitial(() -> new float[0]);
+    /** Each thread's copy of a block of W's columns (input gradient). */
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[0]);
-    private static final ThreadLocal<int[]> TABLE = ThreadLocal.withInitial(() -> new int[0]);
-    /** The forward's first A index of each class (the calling thread's), and a panel's rows (each thread's). */
+    /** The forward's first B index of each class, and each class's first column (the caller's). */
     private static final ThreadLocal<int[]> CLASS_STARTS = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<int[]> COLUMN_STARTS = ThreadLocal.withInitial(() -> new int[0]);
+    /** The weight of a kernel size other than 3x3 in the forward's layout (the caller's). */
+    private static final ThreadLocal<float[]> WEIGHTS = ThreadLocal.withInitial(() -> new float[0]);
+    /** Each thread's: a panel's image offsets (forward), a block's tile table (input gradient). */
     private static final ThreadLocal<int[]> ROW_BASES = ThreadLocal.withInitial(() -> new int[0]);
+    /**
+     * A panel's pixels per tap (forward, each thread's); each column's image and position (input
+     * gradient, the caller's).
+     */
     private static final ThreadLocal<int[]> ROW_PIXELS = ThreadLocal.withInitial(() -> new int[0]);
-    /** Lane offsets of the input gradient's tap gathers (lane j at j*taps), per thread. */
-    private static final ThreadLocal<int[]> LANES = ThreadLocal.withInitial(() -> new int[0]);
     /** The weight gradient's packed operands (the caller's: read by every thread). */
     private static final ThreadLocal<float[]> TAP_A = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> TAP_B = ThreadLocal.withInitial(() -> new float[0]);
@@ -226,91 +240,79 @@ final class TapConv {
         int image = height * width;
         int plane = plan.positions.length;
         int batch = plan.batch;
-        // depth blocks of whole channels (all their taps), a multiple of L so that the transposes
-        // fill them; inside a block the rows go tap by tap, so a class's valid taps are runs of rows
-        int span = Math.max(L, SPAN_DEPTH / taps / L * L);
-        int blocks = (channels + span - 1) / span;
-        int lastSpan = channels - (blocks - 1) * span;
-        int[] rowOf = Scratch.ints(TABLE, 2 * span * taps);
-        blockRows(rowOf, 0, span, taps);
-        blockRows(rowOf, span * taps, lastSpan, taps);
-        // A: class q's panel i (MR rows) at aFrom[q] + i * depth_q * MR; per block, its valid taps'
-        // columns in the block's row order (tap, channel)
-        long aSize = 0;
-        int[] aFrom = Scratch.ints(CLASS_STARTS, plan.classes);
+        int span = Math.max(1, Math.min(channels, SPAN_CHANNELS));
+        // B: class q's rows in panels of NR columns, panel i at bFrom[q] + i * depth_q * NR; inside
+        // a panel, channel block by block, each block tap by tap (the class's valid taps), channel
+        // by channel: the order in which wKernel walks them
+        int[] columnFrom = Scratch.ints(COLUMN_STARTS, plan.classes + 1);
+        int columns = classColumns(plan, columnFrom);
+        int[] bFrom = Scratch.ints(CLASS_STARTS, plan.classes);
+        long bSize = 0;
         for (int q = 0; q < plan.classes; q++) {
-            aFrom[q] = (int) aSize;
-            aSize += (long) (plan.rowCount[q] + MR - 1) / MR * MR * channels * (plan.tapFrom[q + 1] - plan.tapFrom[q]);
+            bFrom[q] = (int) bSize;
+            bSize += (long) (columnFrom[q + 1] - columnFrom[q]) * channels * (plan.tapFrom[q + 1] - plan.tapFrom[q]);
         }
-        float[] a = Scratch.floats(A, Math.toIntExact(aSize));
-        int ldc = (outC + NR - 1) / NR * NR;
-        float[] product = Scratch.floats(PRODUCT, Math.multiplyExact(plan.rows, ldc));
-        java.util.Arrays.fill(product, 0, plan.rows * ldc, 0f);
-        Parallel.forRange(plan.rows / MR, 1, 1, (p0, p1) -> {
-            // per row of the panel: its image's first element (-1: padding row) and the pixels of
-            // its position's valid taps; then column by column, the panel's eight rows together
-            // (row by row, the 64 KB panel was written eight times over with stores 32 bytes apart)
-            int[] base = Scratch.ints(ROW_BASES, MR);
-            int[] pixels = Scratch.ints(ROW_PIXELS, MR * taps);
-            for (int panel = p0; panel < p1; panel++) {
-                int q = classOfPanel(plan, panel);
-                int first = panel * MR - plan.rowStart[q];
+        float[] b = Scratch.floats(B_PANELS, Math.toIntExact(bSize));
+        int ldp = columns;
+        Parallel.forRange(columns / NR, 1, 1, (u0, u1) -> {
+            int[] base = Scratch.ints(ROW_BASES, NR);
+            int[] pixels = Scratch.ints(ROW_PIXELS, NR * taps);
+            for (int unit = u0; unit < u1; unit++) {
+                int q = classOfColumn(columnFrom, plan.classes, unit * NR);
+                int first = unit * NR - columnFrom[q];
                 int valid = plan.tapFrom[q + 1] - plan.tapFrom[q];
-                for (int i = 0; i < MR; i++) {
+                for (int i = 0; i < NR; i++) {
                     int r = first + i;
                     base[i] = r < plan.rowCount[q] ? xOff + (r % batch) * channels * image : -1;
                     int p = r < plan.rowCount[q] ? plan.position(q, r) : 0;
                     for (int t = 0; t < valid; t++) {
-                        pixels[t * MR + i] = plan.pixel[p * taps + plan.validTaps[plan.tapFrom[q] + t]];
+                        pixels[t * NR + i] = plan.pixel[p * taps + plan.validTaps[plan.tapFrom[q] + t]];
                     }
                 }
-                int at = aFrom[q] + first * channels * valid;
+                int at = bFrom[q] + first * channels * valid;
                 for (int c0 = 0; c0 < channels; c0 += span) {
                     int cn = Math.min(span, channels - c0);
                     for (int t = 0; t < valid; t++) {
                         for (int c = c0; c < c0 + cn; c++) {
-                            for (int i = 0; i < MR; i++, at++) {
-                                a[at] = base[i] < 0 ? 0f : x[base[i] + c * image + pixels[t * MR + i]];
+                            for (int i = 0; i < NR; i++, at++) {
+                                b[at] = base[i] < 0 ? 0f : x[base[i] + c * image + pixels[t * NR + i]];
                             }
                         }
                     }
                 }
             }
         });
-        Parallel.forRange(ldc / NR, 1, 1, (j0, j1) -> {
-            float[] bufB = Scratch.floats(PANEL, span * taps * NR);
-            for (int jr = j0; jr < j1; jr++) {
-                int col = jr * NR;
-                int nr = Math.min(NR, outC - col);
+        // out[o, column] by blocks of W_ROWS rows of W, whose values the kernel broadcasts from W as
+        // it stands (no transposed copy of W); then the block's rows to out[image, o, position].
+        // Other kernel sizes than 3x3: W copied with its taps in groups of TAP_STRIDE (see wKernel)
+        boolean asIs = taps == TAP_STRIDE;
+        int ldw = asIs ? k : Math.multiplyExact((taps + TAP_STRIDE - 1) / TAP_STRIDE * TAP_STRIDE, channels);
+        float[] wk = asIs ? w : regrouped(w, wOff, outC, channels, taps, ldw);
+        int wkOff = asIs ? wOff : 0;
+        int blocksO = (outC + W_ROWS - 1) / W_ROWS;
+        Parallel.forRange(blocksO, 1, 1, (o0, o1) -> {
+            float[] product = Scratch.floats(PRODUCT, W_ROWS * ldp);
+            for (int ob = o0; ob < o1; ob++) {
+                int row0 = ob * W_ROWS;
+                int rows = Math.min(W_ROWS, outC - row0);
                 for (int c0 = 0; c0 < channels; c0 += span) {
                     int cn = Math.min(span, channels - c0);
-                    packTransposed(w, wOff, k, col, nr, c0 * taps, cn * taps, bufB, rowOf, cn == span ? 0 : span * taps);
                     for (int q = 0; q < plan.classes; q++) {
                         int valid = plan.tapFrom[q + 1] - plan.tapFrom[q];
                         int depth = channels * valid;
-                        // runs of consecutive valid taps: consecutive rows of the panel
-                        for (int ti = plan.tapFrom[q]; ti < plan.tapFrom[q + 1]; ) {
-                            int t0 = plan.validTaps[ti];
-                            int run = 1;
-                            while (ti + run < plan.tapFrom[q + 1] && plan.validTaps[ti + run] == t0 + run) {
-                                run++;
-                            }
-                            int aCol = c0 * valid + (ti - plan.tapFrom[q]) * cn;
-                            for (int r = 0; r < plan.rowCount[q]; r += MR) {
-                                Gemm.kernel(a, aFrom[q] + r * depth + aCol * MR, bufB, t0 * cn * NR, run * cn, product,
-                                        (plan.rowStart[q] + r) * ldc + col, ldc, 1f, 1f, true, null);
-                            }
-                            ti += run;
+                        for (int col = columnFrom[q]; col < columnFrom[q + 1]; col += NR) {
+                            wKernel(wk, wkOff + row0 * ldw, ldw, rows, plan.validTaps, plan.tapFrom[q],
+                                    valid, c0, cn, channels, b, bFrom[q] + (col - columnFrom[q]) * depth
+                                            + c0 * valid * NR, product, col, ldp, c0 > 0);
                         }
                     }
                 }
-                // rows (class, position, image) to out[image, o, position]
                 for (int q = 0; q < plan.classes; q++) {
                     for (int r = 0; r < plan.rowCount[q]; r++) {
-                        int src = (plan.rowStart[q] + r) * ldc + col;
-                        int dst = outOff + ((r % batch) * outC + col) * plane + plan.position(q, r);
-                        for (int o = 0; o < nr; o++) {
-                            out[dst + o * plane] = product[src + o];
+                        int src = columnFrom[q] + r;
+                        int dst = outOff + ((r % batch) * outC + row0) * plane + plan.position(q, r);
+                        for (int i = 0; i < rows; i++) {
+                            out[dst + i * plane] = product[src + i * ldp];
                         }
                     }
                 }
@@ -318,45 +320,110 @@ final class TapConv {
         });
     }
 
-    /** Where the block's natural row (channel c, tap t) goes, times NR: row t*channels + c of the panel. */
-    private static void blockRows(int[] rowOf, int at, int channels, int taps) {
-        for (int c = 0; c < channels; c++) {
-            for (int t = 0; t < taps; t++) {
-                rowOf[at + c * taps + t] = (t * channels + c) * NR;
-            }
-        }
-    }
-
-    /**
-     * Rows [pc, pc + kc) of W^T, columns [col, col + nr), as a B panel (rows NR apart) in the order
-     * {@code rowOf[rowsOff + p]} gives: eight rows of W at a time transposed in registers
-     * ({@link Gemm#transpose8}). The GEMM's packing of a transposed B gathers each panel row from
-     * NR rows of W: 1.4 against about 0.9 ms for layer4's 512 x 4608 weight, one thread.
-     */
-    private static void packTransposed(float[] w, int wOff, int k, int col, int nr, int pc, int kc, float[] buf,
-                                       int[] rowOf, int rowsOff) {
-        int p = 0;
-        if (L >= 8 && nr == NR) {
-            for (; p + L <= kc; p += L) {
-                for (int g = 0; g < NR; g += 8) {
-                    Gemm.transpose8(w, wOff + (col + g) * k + pc + p, k, buf, g, 0, rowOf, rowsOff + p);
+    /** W [outC, channels * taps] with each row's taps at {@link #tapColumn}, rows ldw apart (the caller's scratch). */
+    private static float[] regrouped(float[] w, int wOff, int outC, int channels, int taps, int ldw) {
+        float[] wk = Scratch.floats(WEIGHTS, Math.multiplyExact(outC, ldw));
+        int k = channels * taps;
+        for (int o = 0; o < outC; o++) {
+            for (int c = 0; c < channels; c++) {
+                for (int t = 0; t < taps; t++) {
+                    wk[o * ldw + tapColumn(t, c, 0, channels)] = w[wOff + o * k + c * taps + t];
                 }
             }
         }
-        for (; p < kc; p++) {
-            int dst = rowOf[rowsOff + p];
-            for (int j = 0; j < NR; j++) {
-                buf[dst + j] = j < nr ? w[wOff + (col + j) * k + pc + p] : 0f;
-            }
-        }
+        return wk;
     }
 
-    private static int classOfPanel(Plan plan, int panel) {
-        int q = plan.classes - 1;
-        while (plan.rowStart[q] > panel * MR) {
+    /** The class whose columns hold column {@code col}. */
+    private static int classOfColumn(int[] columnFrom, int classes, int col) {
+        int q = classes - 1;
+        while (columnFrom[q] > col) {
             q--;
         }
         return q;
+    }
+
+    /**
+     * Where tap t of channel c sits in a row of the weight as wKernel reads it: {@code c*9 + t} for
+     * a 3x3 kernel (W as it stands); other sizes in groups of nine taps, group by group.
+     */
+    private static int tapColumn(int t, int c, int c0, int channels) {
+        return (t / TAP_STRIDE * channels + c0 + c) * TAP_STRIDE + t % TAP_STRIDE;
+    }
+
+    /**
+     * C[i, 0..NR) (+)= sum over the block's valid taps t and channels c of W[row i, (c, t)] x
+     * B[(t, c), 0..NR), for W_ROWS rows of W from {@code w[wRow0 ..]} (rows past {@code rows} read
+     * the last one again; their results land in C's spare rows). A's values are broadcast straight
+     * from W's rows, so W is not transposed. Its channels are {@link #TAP_STRIDE} floats apart, a
+     * constant: with the stride in a variable, C2 kept the six bounds checks in the loop and the
+     * forward of layer4 at batch 16 took 2.7 against 1.45 ms.
+     */
+    private static void wKernel(float[] w, int wRow0, int ldw, int rows, int[] validTaps, int tapFrom, int valid,
+                                int c0, int cn, int channels, float[] bp, int bIdx, float[] c, int cIdx, int ldc,
+                                boolean accumulate) {
+        int r1 = wRow0 + Math.min(1, rows - 1) * ldw;
+        int r2 = wRow0 + Math.min(2, rows - 1) * ldw;
+        int r3 = wRow0 + Math.min(3, rows - 1) * ldw;
+        int r4 = wRow0 + Math.min(4, rows - 1) * ldw;
+        int r5 = wRow0 + Math.min(5, rows - 1) * ldw;
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (accumulate) {
+            c00 = FloatVector.fromArray(S, c, cIdx);
+            c01 = FloatVector.fromArray(S, c, cIdx + L);
+            c10 = FloatVector.fromArray(S, c, cIdx + ldc);
+            c11 = FloatVector.fromArray(S, c, cIdx + ldc + L);
+            c20 = FloatVector.fromArray(S, c, cIdx + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, cIdx + 2 * ldc + L);
+            c30 = FloatVector.fromArray(S, c, cIdx + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, cIdx + 3 * ldc + L);
+            c40 = FloatVector.fromArray(S, c, cIdx + 4 * ldc);
+            c41 = FloatVector.fromArray(S, c, cIdx + 4 * ldc + L);
+            c50 = FloatVector.fromArray(S, c, cIdx + 5 * ldc);
+            c51 = FloatVector.fromArray(S, c, cIdx + 5 * ldc + L);
+        } else {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = FloatVector.zero(S);
+        }
+        int bi = bIdx;
+        for (int t = 0; t < valid; t++) {
+            int off = tapColumn(validTaps[tapFrom + t], 0, c0, channels);
+            for (int ch = 0; ch < cn; ch++, bi += NR) {
+                int a = off + ch * TAP_STRIDE;
+                FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+                FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+                FloatVector av;
+                av = FloatVector.broadcast(S, w[wRow0 + a]);
+                c00 = av.fma(b0, c00);
+                c01 = av.fma(b1, c01);
+                av = FloatVector.broadcast(S, w[r1 + a]);
+                c10 = av.fma(b0, c10);
+                c11 = av.fma(b1, c11);
+                av = FloatVector.broadcast(S, w[r2 + a]);
+                c20 = av.fma(b0, c20);
+                c21 = av.fma(b1, c21);
+                av = FloatVector.broadcast(S, w[r3 + a]);
+                c30 = av.fma(b0, c30);
+                c31 = av.fma(b1, c31);
+                av = FloatVector.broadcast(S, w[r4 + a]);
+                c40 = av.fma(b0, c40);
+                c41 = av.fma(b1, c41);
+                av = FloatVector.broadcast(S, w[r5 + a]);
+                c50 = av.fma(b0, c50);
+                c51 = av.fma(b1, c51);
+            }
+        }
+        c00.intoArray(c, cIdx);
+        c01.intoArray(c, cIdx + L);
+        c10.intoArray(c, cIdx + ldc);
+        c11.intoArray(c, cIdx + ldc + L);
+        c20.intoArray(c, cIdx + 2 * ldc);
+        c21.intoArray(c, cIdx + 2 * ldc + L);
+        c30.intoArray(c, cIdx + 3 * ldc);
+        c31.intoArray(c, cIdx + 3 * ldc + L);
+        c40.intoArray(c, cIdx + 4 * ldc);
+        c41.intoArray(c, cIdx + 4 * ldc + L);
+        c50.intoArray(c, cIdx + 5 * ldc);
+        c51.intoArray(c, cIdx + 5 * ldc + L);
     }
 
     /** {@link Kernels#conv2dTapsInputGrad}: grad [batch, outC, outH, outW]; adds into gx [batch, channels, height, width]. */
@@ -367,109 +434,216 @@ final class TapConv {
         int image = height * width;
         int plane = plan.positions.length;
         int batch = plan.batch;
-        int cPadded = (channels + NR - 1) / NR * NR;
-        int ldc = taps * cPadded;
-        // A: grad^T in the plan's rows, panel i (MR rows) at i * outC * MR, column o at + o*MR
-        float[] a = Scratch.floats(A, Math.multiplyExact(plan.rows, outC));
-        float[] product = Scratch.floats(PRODUCT, Math.multiplyExact(plan.rows, ldc));
-        Parallel.forRange(plan.rows / MR, 1, 1, (p0, p1) -> {
-            for (int panel = p0; panel < p1; panel++) {
-                int q = classOfPanel(plan, panel);
-                int first = panel * MR - plan.rowStart[q];
-                int dst = panel * MR * outC;
-                for (int i = 0; i < MR; i++) {
+        // B: grad over each class's rows (columns here), in panels of NR: the panel of column col at
+        // col * outC, row o at + o * NR
+        int[] columnFrom = Scratch.ints(COLUMN_STARTS, plan.classes + 1);
+        int columns = classColumns(plan, columnFrom);
+        float[] b = Scratch.floats(B_PANELS, Math.multiplyExact(columns, outC));
+        Parallel.forRange(columns / NR, 1, 1, (u0, u1) -> {
+            for (int unit = u0; unit < u1; unit++) {
+                int q = classOfColumn(columnFrom, plan.classes, unit * NR);
+                int first = unit * NR - columnFrom[q];
+                int dst = unit * NR * outC;
+                for (int i = 0; i < NR; i++) {
                     int r = first + i;
-                    if (r >= plan.rowCount[q]) {
-                        for (int o = 0; o < outC; o++) {
-                            a[dst + o * MR + i] = 0f;
-                        }
-                        continue;
-                    }
-                    int src = gOff + (r % batch) * outC * plane + plan.position(q, r);
+                    int src = r < plan.rowCount[q] ? gOff + (r % batch) * outC * plane + plan.position(q, r) : -1;
                     for (int o = 0; o < outC; o++) {
-                        a[dst + o * MR + i] = grad[src + o * plane];
+                        b[dst + o * NR + i] = src < 0 ? 0f : grad[src + o * plane];
                     }
                 }
             }
         });
-        // B's panels: tap t, channels [c0, c0 + NR), each computed for the classes where t is valid.
-        // All taps of a channel panel per depth block together: their gathers read the same lines of
-        // W's rows (NR channels x taps floats each), which stay in L1 from one tap to the next; panel
-        // by panel, every line came from beyond L2 once per tap (6.1 against 3.5 ms for the GEMM's
-        // way, one thread, layer4 at batch 16).
-        int cPanels = cPadded / NR;
-        int kcStep = Gemm.kcStep(outC);
-        boolean[] used = new boolean[taps];
+        // blocks of channels: their columns of W copied to rows COLUMN_STRIDE apart, then per class
+        // tiles of six (channel, tap) pairs by NR columns, each added into its pixels' gradient. A
+        // block's channels are its own, so the sums into gx run in one order on any thread count.
+        int groups = (taps + TAP_STRIDE - 1) / TAP_STRIDE;
+        int span = COLUMN_STRIDE / (groups * TAP_STRIDE);
+        int blocks = (channels + span - 1) / span;
+        int tiles = 0;
         for (int q = 0; q < plan.classes; q++) {
-            for (int i = plan.tapFrom[q]; i < plan.tapFrom[q + 1]; i++) {
-                used[plan.validTaps[i]] = true;
+            int pairs = (plan.tapFrom[q + 1] - plan.tapFrom[q]) * span;
+            tiles += (pairs + W_ROWS - 1) / W_ROWS * ((columnFrom[q + 1] - columnFrom[q]) / NR);
+        }
+        int tileCount = tiles;
+        // each column's image (its offset in gx), then each column's output position
+        int[] columnAt = Scratch.ints(ROW_PIXELS, 2 * columns);
+        for (int q = 0; q < plan.classes; q++) {
+            for (int col = columnFrom[q]; col < columnFrom[q + 1]; col++) {
+                int r = Math.min(col - columnFrom[q], plan.rowCount[q] - 1);
+                columnAt[col] = gxOff + (r % batch) * channels * image;
+                columnAt[columns + col] = plan.position(q, r);
             }
         }
-        Parallel.forRange(cPanels, 1, 1, (u0, u1) -> {
-            float[] bufB = Scratch.floats(PANEL, taps * kcStep * NR);
-            int[] lanes = Scratch.ints(LANES, L);
-            for (int i = 0; i < L; i++) {
-                lanes[i] = i * taps;
-            }
-            for (int u = u0; u < u1; u++) {
-                int c0 = u * NR;
-                int nr = Math.min(NR, channels - c0);
-                for (int pc = 0; pc < outC; pc += kcStep) {
-                    int kc = Math.min(kcStep, outC - pc);
-                    int src = wOff + pc * k + c0 * taps;
-                    for (int p = 0; p < kc; p++, src += k) {
-                        for (int t = 0; t < taps; t++) {
-                            if (!used[t]) {
-                                continue;
-                            }
-                            int dst = (t * kcStep + p) * NR;
-                            if (nr == NR && GATHERS) {
-                                FloatVector.fromArray(S, w, src + t, lanes, 0).intoArray(bufB, dst);
-                                FloatVector.fromArray(S, w, src + t + L * taps, lanes, 0).intoArray(bufB, dst + L);
-                            } else if (nr == NR) {
-                                for (int j = 0; j < NR; j++) {
-                                    bufB[dst + j] = w[src + t + j * taps];
-                                }
-                            } else {
-                                for (int j = 0; j < NR; j++) {
-                                    bufB[dst + j] = j < nr ? w[src + t + j * taps] : 0f;
-                                }
-                            }
-                        }
-                    }
-                    boolean first = pc == 0;
-                    for (int q = 0; q < plan.classes; q++) {
-                        for (int ti = plan.tapFrom[q]; ti < plan.tapFrom[q + 1]; ti++) {
-                            int t = plan.validTaps[ti];
-                            for (int r = 0; r < plan.rowCount[q]; r += MR) {
-                                int row = plan.rowStart[q] + r;
-                                Gemm.kernel(a, row * outC + pc * MR, bufB, t * kcStep * NR, kc, product,
-                                        row * ldc + t * cPadded + c0, ldc, 1f, first ? 0f : 1f, !first, null);
-                            }
-                        }
-                    }
-                }
-            }
-        });
-        // each valid (position, tap) segment into its pixel's channels, image by image
-        Parallel.forRange(batch, 1, 1, (b0, b1) -> {
-            for (int b = b0; b < b1; b++) {
+        Parallel.forRange(blocks, 1, 1, (k0, k1) -> {
+            float[] cols = Scratch.floats(PANEL, outC * COLUMN_STRIDE);
+            float[] acc = Scratch.floats(PRODUCT, tileCount * W_ROWS * NR);
+            int[] pair = Scratch.ints(ROW_BASES, tileCount * TILE_INTS);
+            for (int blk = k0; blk < k1; blk++) {
+                int c0 = blk * span;
+                int cn = Math.min(span, channels - c0);
+                copyColumns(w, wOff + c0 * taps, k, outC, cn, taps, span, cols);
+                // each tile's six pairs once per block (their columns in the copy, their taps)
+                int made = 0;
                 for (int q = 0; q < plan.classes; q++) {
-                    for (int pi = plan.posFrom[q]; pi < plan.posFrom[q + 1]; pi++) {
-                        int p = plan.positions[pi];
-                        int row = plan.rowStart[q] + (pi - plan.posFrom[q]) * batch + b;
-                        for (int ti = plan.tapFrom[q]; ti < plan.tapFrom[q + 1]; ti++) {
-                            int t = plan.validTaps[ti];
-                            int src = row * ldc + t * cPadded;
-                            int dst = gxOff + b * channels * image + plan.pixel[p * taps + t];
-                            for (int c = 0; c < channels; c++) {
-                                gx[dst + c * image] += product[src + c];
+                    int pairs = (plan.tapFrom[q + 1] - plan.tapFrom[q]) * cn;
+                    for (int e0 = 0; e0 < pairs; e0 += W_ROWS, made++) {
+                        tilePairs(plan, q, e0, pairs, cn, span, pair, made * TILE_INTS);
+                    }
+                }
+                // depth chunks of COLUMN_DEPTH rows of W: the chunk's lines of the copy and of B stay
+                // in the cache while every tile reads them; the tiles add up in acc across chunks
+                for (int o0 = 0; o0 < outC; o0 += COLUMN_DEPTH) {
+                    int kc = Math.min(COLUMN_DEPTH, outC - o0);
+                    int at = 0;
+                    int tile = 0;
+                    for (int q = 0; q < plan.classes; q++) {
+                        int pairs = (plan.tapFrom[q + 1] - plan.tapFrom[q]) * cn;
+                        for (int e0 = 0; e0 < pairs; e0 += W_ROWS, tile++) {
+                            for (int col = columnFrom[q]; col < columnFrom[q + 1]; col += NR, at += W_ROWS * NR) {
+                                columnKernel(cols, o0 * COLUMN_STRIDE, pair, tile * TILE_INTS, b,
+                                        col * outC + o0 * NR, kc, acc, at, o0 > 0);
+                            }
+                        }
+                    }
+                }
+                // each tile's sums into its pixels' gradient
+                int at = 0;
+                int tile = 0;
+                for (int q = 0; q < plan.classes; q++) {
+                    int valid = plan.tapFrom[q + 1] - plan.tapFrom[q];
+                    for (int e0 = 0; e0 < valid * cn; e0 += W_ROWS, tile++) {
+                        int count = Math.min(W_ROWS, valid * cn - e0);
+                        for (int col = columnFrom[q]; col < columnFrom[q + 1]; col += NR, at += W_ROWS * NR) {
+                            int rows = Math.min(NR, plan.rowCount[q] - (col - columnFrom[q]));
+                            for (int i = 0; i < count; i++) {
+                                int c = c0 + (e0 + i) / valid;
+                                int t = pair[tile * TILE_INTS + W_ROWS + i];
+                                for (int j = 0; j < rows; j++) {
+                                    int pixel = plan.pixel[columnAt[columns + col + j] * taps + t];
+                                    gx[columnAt[col + j] + c * image + pixel] += acc[at + i * NR + j];
+                                }
                             }
                         }
                     }
                 }
             }
         });
+    }
+
+    /**
+     * Pairs e0 .. e0 + W_ROWS - 1 of class q in a block of cn channels, channel by channel and in each
+     * its valid taps (so a tile's columns of the copy share cache lines): pair[i] its column in the
+     * copy, pair[W_ROWS + i] its tap; past the last pair, the last one again. Returns the pairs in
+     * the tile.
+     */
+    private static void tilePairs(Plan plan, int q, int e0, int pairs, int cn, int span, int[] pair, int at) {
+        int valid = plan.tapFrom[q + 1] - plan.tapFrom[q];
+        int count = Math.min(W_ROWS, pairs - e0);
+        for (int i = 0; i < W_ROWS; i++) {
+            int e = e0 + Math.min(i, count - 1);
+            int t = plan.validTaps[plan.tapFrom[q] + e % valid];
+            pair[at + i] = tapColumn(t, e / valid, 0, span);
+            pair[at + W_ROWS + i] = t;
+        }
+    }
+
+    /**
+     * Rows [0, kc) of W from {@code w[src ..]} (rows k apart), channels [0, cn) of a block of span, to
+     * rows {@link #COLUMN_STRIDE} apart in cols, each channel's taps at {@link #tapColumn}: runs of
+     * cn * 9 floats for a 3x3 kernel.
+     */
+    private static void copyColumns(float[] w, int src, int k, int kc, int cn, int taps, int span, float[] cols) {
+        for (int o = 0; o < kc; o++, src += k) {
+            if (taps == TAP_STRIDE) {
+                System.arraycopy(w, src, cols, o * COLUMN_STRIDE, cn * taps);
+                continue;
+            }
+            for (int c = 0; c < cn; c++) {
+                for (int t = 0; t < taps; t++) {
+                    cols[o * COLUMN_STRIDE + tapColumn(t, c, 0, span)] = w[src + c * taps + t];
+                }
+            }
+        }
+    }
+
+    /** Each class's columns from columnFrom[q], rounded up to whole NR panels; returns their total. */
+    private static int classColumns(Plan plan, int[] columnFrom) {
+        int columns = 0;
+        for (int q = 0; q < plan.classes; q++) {
+            columnFrom[q] = columns;
+            columns += (plan.rowCount[q] + NR - 1) / NR * NR;
+        }
+        columnFrom[plan.classes] = columns;
+        return columns;
+    }
+
+    /**
+     * {@code tile[i, 0..NR) (+)= sum_p cols[p, pair[i]] x bp[bIdx + p*NR ..]}, p below kc, for six
+     * columns of the block copy of W from row {@code cols[from]} (rows {@link #COLUMN_STRIDE} apart, a
+     * constant, so the loop keeps no bounds checks); the tile at {@code tile[at ..]}, rows NR apart.
+     */
+    private static void columnKernel(float[] cols, int from, int[] pair, int pairAt, float[] bp, int bIdx, int kc,
+                                     float[] tile, int at, boolean accumulate) {
+        int a0 = from + pair[pairAt];
+        int a1 = from + pair[pairAt + 1];
+        int a2 = from + pair[pairAt + 2];
+        int a3 = from + pair[pairAt + 3];
+        int a4 = from + pair[pairAt + 4];
+        int a5 = from + pair[pairAt + 5];
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (accumulate) {
+            c00 = FloatVector.fromArray(S, tile, at);
+            c01 = FloatVector.fromArray(S, tile, at + L);
+            c10 = FloatVector.fromArray(S, tile, at + NR);
+            c11 = FloatVector.fromArray(S, tile, at + NR + L);
+            c20 = FloatVector.fromArray(S, tile, at + 2 * NR);
+            c21 = FloatVector.fromArray(S, tile, at + 2 * NR + L);
+            c30 = FloatVector.fromArray(S, tile, at + 3 * NR);
+            c31 = FloatVector.fromArray(S, tile, at + 3 * NR + L);
+            c40 = FloatVector.fromArray(S, tile, at + 4 * NR);
+            c41 = FloatVector.fromArray(S, tile, at + 4 * NR + L);
+            c50 = FloatVector.fromArray(S, tile, at + 5 * NR);
+            c51 = FloatVector.fromArray(S, tile, at + 5 * NR + L);
+        } else {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = FloatVector.zero(S);
+        }
+        for (int p = 0; p < kc; p++) {
+            int row = p * COLUMN_STRIDE;
+            int bi = bIdx + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector av;
+            av = FloatVector.broadcast(S, cols[a0 + row]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, cols[a1 + row]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, cols[a2 + row]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, cols[a3 + row]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, cols[a4 + row]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, cols[a5 + row]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+        }
+        c00.intoArray(tile, at);
+        c01.intoArray(tile, at + L);
+        c10.intoArray(tile, at + NR);
+        c11.intoArray(tile, at + NR + L);
+        c20.intoArray(tile, at + 2 * NR);
+        c21.intoArray(tile, at + 2 * NR + L);
+        c30.intoArray(tile, at + 3 * NR);
+        c31.intoArray(tile, at + 3 * NR + L);
+        c40.intoArray(tile, at + 4 * NR);
+        c41.intoArray(tile, at + 4 * NR + L);
+        c50.intoArray(tile, at + 5 * NR);
+        c51.intoArray(tile, at + 5 * NR + L);
     }
 
     /**

@@ -498,7 +498,8 @@ class PanamaKernelsTest {
      * and on two. Shapes where the classes pay (the kernels would otherwise take the reference's
      * way): layer4 at batch 16 with channel counts that leave partial panels and blocks, a 1x1 image
      * (only the centre tap), a class with no tap at all (a 1x1 kernel over padding), dilation,
-     * stride, a batch that leaves padding rows in the panels.
+     * stride, a batch that leaves padding rows in the panels, more output channels than a depth chunk of
+     * the input gradient, a 5x5 kernel (taps in groups of nine) over several channel blocks.
      */
     @Test
     void convolutionByTapClasses() {
@@ -508,6 +509,8 @@ class PanamaKernelsTest {
             {8, 17, 33, 1, 1, 3, 3, 1, 1, 1},
             {8, 16, 9, 1, 1, 1, 1, 1, 1, 1}, {9, 6, 40, 3, 2, 3, 3, 2, 1, 2}, {12, 5, 7, 3, 3, 5, 5, 2, 2, 1},
             {8, 3, 32, 2, 3, 3, 2, 2, 1, 1},
+            // more rows of W than one depth chunk of the input gradient; a 5x5 kernel over several blocks
+            {16, 24, 300, 2, 2, 3, 3, 1, 1, 1}, {12, 13, 7, 3, 3, 5, 5, 2, 2, 1},
         };
         for (int[] v : convs) {
             int batch = v[0], ch = v[1], outC = v[2], h = v[3], w = v[4], kh = v[5], kw = v[6], pad = v[7];
@@ -579,6 +582,9 @@ class PanamaKernelsTest {
         assertTrue(!REF.tapsPay(16, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2));
         // mostly padding but too many positions for a plan: a 1x1 image padded by 1000
         assertTrue(!SIMD.tapsPay(16, 1, 1, 3, 3, 1000, 1000, 1, 1, 1, 1, 1999, 1999));
+        // kernels of more taps than the input gradient's copy of W holds per row (13 x 13 > 144)
+        assertTrue(SIMD.tapsPay(16, 1, 1, 11, 11, 5, 5, 1, 1, 1, 1, 1, 1));
+        assertTrue(!SIMD.tapsPay(16, 1, 1, 13, 13, 6, 6, 1, 1, 1, 1, 1, 1));
     }
 
     /** Max pooling's backward over enough planes to run in ranges of planes: the reference's bits. */
