@@ -533,9 +533,8 @@ final class TapConv {
 
     /**
      * Pairs e0 .. e0 + W_ROWS - 1 of class q in a block of cn channels, channel by channel and in each
-     * its valid taps (so a tile's columns of the copy share cache lines): pair[i] its column in the
-     * copy, pair[W_ROWS + i] its tap; past the last pair, the last one again. Returns the pairs in
-     * the tile.
+     * its valid taps (so a tile's columns of the copy share cache lines), from pair[at]: pair[at + i]
+     * its column in the copy, pair[at + W_ROWS + i] its tap; past the last pair, the last one again.
      */
     private static void tilePairs(Plan plan, int q, int e0, int pairs, int cn, int span, int[] pair, int at) {
         int valid = plan.tapFrom[q + 1] - plan.tapFrom[q];
