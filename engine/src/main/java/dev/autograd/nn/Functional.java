@@ -81,6 +81,13 @@ public final class Functional {
      */
     static boolean tapConvs = true;
 
+    /**
+     * The forward of a first layer (few input channels over wide rows: ResNet-18's conv1) straight
+     * from the images where the kernels say it pays ({@code Kernels.directPays}). Not final: the tests
+     * turn it off to compare with the GEMM path.
+     */
+    static boolean directConvs = true;
+
     private Functional() {
     }
 
@@ -147,6 +154,10 @@ public final class Functional {
         boolean winograd = tile != 0;
         boolean taps = !winograd && tapConvs && K.tapsPay(batch, height, width, kH, kW, padH, padW, strideH, strideW,
                 dilationH, dilationW, outH, outW);
+        // a first layer (few input channels, wide rows): the forward straight from the images into
+        // NCHW; the weight gradient from grad as it is, the input gradient by the GEMM
+        boolean direct = !winograd && !taps && directConvs
+                && K.directPays(channels, kH, kW, strideH, strideW, dilationH, dilationW, outW);
         // Winograd's transformed weight (which the input gradient reads) and transformed input (which
         // the weight gradient reads) are kept for backward when it will need them, not made again there
         boolean keep = winograd && keepWinogradTransforms && Autograd.isGradEnabled();
@@ -167,6 +178,9 @@ public final class Functional {
         } else if (taps) {
             K.conv2dTaps(wc.data(), wc.offset(), outC, xc.data(), xc.offset(), batch, channels, height, width, kH, kW,
                     padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, out, 0);
+        } else if (direct) {
+            K.conv2dDirect(wc.data(), wc.offset(), outC, xc.data(), xc.offset(), batch, channels, height, width, kH,
+                    kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, out, 0);
         } else if (s.isPointwise() && batch == 1) {
             // a 1x1 stride-1 convolution of one image is a plain GEMM on the input: no columns
             K.sgemm(false, false, outC, n, channels, 1f, wc.data(), wc.offset(), channels,
@@ -215,8 +229,10 @@ public final class Functional {
                         needW, needX ? g.buffer(0) : null, g, w, keptU, keptV);
                 return;
             }
-            float[] gT = gd;           // [O, B*P]; the tap classes' kernels read grad as it is
-            if (batch > 1 && (needB || !taps)) {
+            // [O, B*P] for the GEMMs; the tap classes' kernels, and the weight gradient of a direct
+            // forward, read grad as it is
+            float[] gT = gd;
+            if (batch > 1 && (needB || !taps && (needX || needW && !direct))) {
                 gT = w.transposed((long) outC * n);
                 K.copyStrided(new int[] {outC, batch, s.plane()}, gd, 0, new int[] {s.plane(), outC * s.plane(), 1}, gT, 0);
             }
@@ -233,7 +249,7 @@ public final class Functional {
                 boolean fresh = weight.isLeaf() && weight.peekGrad() == null;
                 float[] dw = fresh ? weight.newGradStorage(false) : g.buffer(1);
                 float beta = fresh ? 0f : 1f;
-                if (taps) {
+                if (taps || direct) {
                     K.conv2dTapsWeightGrad(gd, 0, outC, xc.data(), xc.offset(), batch, channels, height, width, kH, kW,
                             padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, beta, dw, 0);
                 } else if (s.isPointwise() && batch == 1) {

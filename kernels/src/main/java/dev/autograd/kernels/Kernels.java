@@ -228,6 +228,27 @@ public interface Kernels {
     }
 
     /**
+     * Whether {@link #conv2dDirect} pays for this shape: few input channels over wide output rows (a
+     * network's first layer, ResNet-18's conv1). The reference says no.
+     */
+    default boolean directPays(int channels, int kH, int kW, int strideH, int strideW, int dilationH,
+                               int dilationW, int outW) {
+        return false;
+    }
+
+    /**
+     * A convolution's forward (groups 1, no bias) into {@code out[batch, outC, outH, outW]},
+     * overwritten: the same as {@link #conv2dTaps}. The SIMD kernels read the inputs straight from a
+     * copy of the images split by column phase, for the shapes {@link #directPays} takes.
+     */
+    default void conv2dDirect(float[] w, int wOffset, int outC, float[] x, int xOffset, int batch, int channels,
+                              int height, int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
+                              int dilationH, int dilationW, int outH, int outW, float[] out, int outOffset) {
+        conv2dTaps(w, wOffset, outC, x, xOffset, batch, channels, height, width, kH, kW, padH, padW, strideH, strideW,
+                dilationH, dilationW, outH, outW, out, outOffset);
+    }
+
+    /**
      * A convolution's input gradient, added into {@code gx[batch, channels, height, width]}, from the
      * output gradient {@code grad[batch, outC, outH, outW]}: {@code col2im(W^T grad)} as
      * {@link #col2imInto} adds it. The SIMD kernels skip the taps that fall on padding.

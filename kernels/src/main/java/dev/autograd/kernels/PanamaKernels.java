@@ -1614,6 +1614,11 @@ public class PanamaKernels extends ScalarKernels {
                             kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW),
                     0f, partials, i * size);
         });
+        sumPartials(partials, chunks, size, beta, dw, dwOffset);
+    }
+
+    /** {@code dw = beta dw + the chunks' partials} (dw not read when beta is 0), in chunk order. */
+    private static void sumPartials(float[] partials, int chunks, int size, float beta, float[] dw, int dwOffset) {
         for (int i = 0; i < size; i += L) {
             VectorMask<Float> mask = S.indexInRange(i, size);
             FloatVector sum = FloatVector.fromArray(S, partials, i, mask);
@@ -1668,6 +1673,26 @@ public class PanamaKernels extends ScalarKernels {
     }
 
     @Override
+    public boolean directPays(int channels, int kH, int kW, int strideH, int strideW, int dilationH, int dilationW,
+                              int outW) {
+        return DirectConv.pays(channels, kH, kW, strideH, strideW, dilationH, dilationW, outW);
+    }
+
+    @Override
+    public void conv2dDirect(float[] w, int wOffset, int outC, float[] x, int xOffset, int batch, int channels,
+                             int height, int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
+                             int dilationH, int dilationW, int outH, int outW, float[] out, int outOffset) {
+        if (batch <= 0 || outC <= 0 || outH <= 0
+                || !DirectConv.pays(channels, kH, kW, strideH, strideW, dilationH, dilationW, outW)) {
+            super.conv2dDirect(w, wOffset, outC, x, xOffset, batch, channels, height, width, kH, kW, padH, padW,
+                    strideH, strideW, dilationH, dilationW, outH, outW, out, outOffset);
+            return;
+        }
+        DirectConv.forward(w, wOffset, outC, x, xOffset, batch, channels, height, width, kH, kW, padH, padW, strideH,
+                strideW, outH, outW, out, outOffset);
+    }
+
+    @Override
     public void conv2dTapsInputGrad(float[] w, int wOffset, int outC, float[] grad, int gradOffset, int batch,
                                     int channels, int height, int width, int kH, int kW, int padH, int padW,
                                     int strideH, int strideW, int dilationH, int dilationW, int outH, int outW,
@@ -1690,11 +1715,56 @@ public class PanamaKernels extends ScalarKernels {
         TapConv.Plan plan = tapPlan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW,
                 outH, outW);
         if (plan == null || outC <= 0 || channels <= 0) {
-            super.conv2dTapsWeightGrad(grad, gradOffset, outC, x, xOffset, batch, channels, height, width, kH, kW,
-                    padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, beta, dw, dwOffset);
+            if (!imageByImageWeightGrad(grad, gradOffset, outC, x, xOffset, batch, channels, height, width, kH, kW,
+                    padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, beta, dw, dwOffset)) {
+                super.conv2dTapsWeightGrad(grad, gradOffset, outC, x, xOffset, batch, channels, height, width, kH, kW,
+                        padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, beta, dw, dwOffset);
+            }
             return;
         }
         TapConv.weightGrad(plan, grad, gradOffset, outC, x, xOffset, channels, height, width, beta, dw, dwOffset);
+    }
+
+    /**
+     * {@link #conv2dWeightGrad}'s chunks of images for a gradient as the forward wrote it, [batch,
+     * outC, outH, outW], when its depth split applies: image b's gradient is then an outC x P matrix
+     * (rows P apart), so a chunk's images go one by one into its partial and the gradient is never
+     * transposed. conv1 of ResNet-18 at batch 16, whose forward is {@link DirectConv}'s. False (and
+     * nothing done) for other shapes.
+     */
+    private static boolean imageByImageWeightGrad(float[] grad, int gradOffset, int outC, float[] x, int xOffset,
+                                                  int batch, int channels, int height, int width, int kH, int kW,
+                                                  int padH, int padW, int strideH, int strideW, int dilationH,
+                                                  int dilationW, int outH, int outW, float beta, float[] dw,
+                                                  int dwOffset) {
+        if (batch <= 0 || outC <= 0 || channels <= 0 || outH <= 0 || outW <= 0) {
+            return false;
+        }
+        long k = (long) channels * kH * kW;
+        long plane = (long) outH * outW;
+        if (plane > Integer.MAX_VALUE || k > Integer.MAX_VALUE || (long) outC * plane > Integer.MAX_VALUE) {
+            return false;
+        }
+        int images = deepChunkImages(outC, k, batch, (int) plane);
+        if (images == 0 || !fromImages(true, outC, (int) k, (int) plane, k, plane, 1, channels, height, width, padH,
+                padW)) {
+            return false;
+        }
+        int size = outC * (int) k;
+        int chunks = ceilDiv(batch, images);
+        float[] partials = Scratch.floats(DEEP_PARTIALS, chunks * size);
+        int gradImage = outC * (int) plane;
+        int xImage = channels * height * width;
+        Parallel.run(chunks, i -> {
+            for (int b = i * images; b < Math.min(batch, (i + 1) * images); b++) {
+                Gemm.convWeightGrad(grad, gradOffset + b * gradImage, (int) plane, outC,
+                        ImageColumns.of(x, xOffset + b * xImage, 1, channels, height, width, kH, kW, padH, padW,
+                                strideH, strideW, dilationH, dilationW, outH, outW),
+                        b == i * images ? 0f : 1f, partials, i * size);
+            }
+        });
+        sumPartials(partials, chunks, size, beta, dw, dwOffset);
+        return true;
     }
 
     /** The most (position, tap) pairs of a {@link TapConv.Plan}. */

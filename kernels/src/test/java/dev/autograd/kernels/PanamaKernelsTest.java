@@ -587,6 +587,72 @@ class PanamaKernelsTest {
         assertTrue(!SIMD.tapsPay(16, 1, 1, 13, 13, 6, 6, 1, 1, 1, 1, 1, 1));
     }
 
+    /**
+     * The forward of first layers straight from the images (DirectConv) against the reference's GEMM:
+     * conv1 of ResNet-18, strides 1 to 3, rows that end in a part tile, output channels that end in
+     * a part panel, one to four channels, rectangular kernels and images; and the weight gradient of
+     * these shapes from grad as the forward wrote it. Bit-identical on 1 and 2 threads.
+     */
+    @Test
+    void directConvolution() {
+        int cols = 2 * PanamaKernels.L;
+        int[][] convs = {
+            // batch, channels, outC, h, w, kH, kW, pad, stride
+            {5, 3, 64, 64, 64, 7, 7, 3, 2}, {3, 3, 7, 33, 2 * cols + 5, 3, 3, 1, 1},
+            {1, 1, 1, 9, cols, 1, 1, 0, 1}, {2, 4, 11, 20, 3 * cols + 2, 5, 3, 2, 3},
+            {5, 2, 6, 7, cols + 4, 2, 4, 0, 1}, {2, 3, 5, 3 * cols + 3, 3 * cols + 3, 9, 9, 4, 3},
+        };
+        for (int[] v : convs) {
+            int batch = v[0], ch = v[1], outC = v[2], h = v[3], w = v[4], kh = v[5], kw = v[6], pad = v[7];
+            int stride = v[8];
+            int oh = (h + 2 * pad - kh) / stride + 1;
+            int ow = (w + 2 * pad - kw) / stride + 1;
+            String what = Arrays.toString(v);
+            assertTrue(SIMD.directPays(ch, kh, kw, stride, stride, 1, 1, ow), what);
+            int k = ch * kh * kw;
+            float[] wt = random(outC * k + 3, 60, -1f, 1f);
+            float[] x = random(batch * ch * h * w + 2, 61, -1f, 1f);
+            float[] e = new float[batch * outC * oh * ow + 5];
+            REF.conv2dDirect(wt, 3, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, 1, 1, oh, ow, e, 5);
+            Arrays.fill(e, 0, 5, Float.NaN);
+            // the weight gradient from grad as the forward wrote it (image by image from 4 images)
+            float[] g = random(batch * outC * oh * ow + 4, 62, -1f, 1f);
+            float[] dw0 = random(outC * k + 6, 63, -1f, 1f);
+            float[] ew = dw0.clone();
+            REF.conv2dTapsWeightGrad(g, 4, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, 1, 1, oh, ow,
+                    0.5f, ew, 6);
+            double tolW = 2e-6 * Math.sqrt(batch * oh * ow) + 1e-6;
+            float[] first = null;
+            float[] firstW = null;
+            for (int threads : new int[] {1, 2}) {
+                Parallel.setThreads(threads);
+                float[] a = new float[e.length];
+                Arrays.fill(a, Float.NaN); // overwritten, never read
+                SIMD.conv2dDirect(wt, 3, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, 1, 1, oh, ow,
+                        a, 5);
+                assertClose(e, a, 2e-6 * Math.sqrt(k) + 1e-6, "output " + what);
+                float[] aw = dw0.clone();
+                SIMD.conv2dTapsWeightGrad(g, 4, outC, x, 2, batch, ch, h, w, kh, kw, pad, pad, stride, stride, 1, 1,
+                        oh, ow, 0.5f, aw, 6);
+                assertClose(ew, aw, tolW, "weight gradient " + what);
+                if (first == null) {
+                    first = a;
+                    firstW = aw;
+                } else {
+                    assertArrayEquals(first, a, "1 against 2 threads " + what);
+                    assertArrayEquals(firstW, aw, "1 against 2 threads " + what);
+                }
+            }
+        }
+        // not a first layer: five channels, dilation, rows narrower than a tile, a deep kernel
+        assertTrue(!SIMD.directPays(5, 3, 3, 1, 1, 1, 1, 64));
+        assertTrue(!SIMD.directPays(3, 3, 3, 1, 1, 2, 2, 64));
+        assertTrue(!SIMD.directPays(3, 7, 7, 2, 2, 1, 1, cols - 1));
+        assertTrue(!SIMD.directPays(4, 9, 9, 1, 1, 1, 1, 64));
+        assertTrue(!SIMD.directPays(3, 3, 3, 5, 5, 1, 1, 64));
+        assertTrue(!REF.directPays(3, 7, 7, 2, 2, 1, 1, 32));
+    }
+
     /** Max pooling's backward over enough planes to run in ranges of planes: the reference's bits. */
     @ParameterizedTest(name = "threads={0}")
     @MethodSource("threads")
