@@ -189,8 +189,14 @@ final class TapConv {
      * every class uses them.
      */
     static final int SPAN_CHANNELS = Integer.getInteger("autograd.tapSpan", 64);
-    /** Rows of W per tile of the forward's kernel. */
+    /** Rows of W per tile of the input gradient's kernel. */
     static final int W_ROWS = 6;
+    /**
+     * Rows of W per tile of the forward's kernel: 10 accumulators. With six (12), C2 kept four of
+     * them on the stack, a load and a store around every FMA; four rows (8) were slower than six
+     * (2.93 against 2.56 ms).
+     */
+    static final int FORWARD_ROWS = 5;
     /** The channel stride of the weight as the forward's kernel reads it: a 3x3 kernel's taps. */
     static final int TAP_STRIDE = 9;
     /**
@@ -282,19 +288,19 @@ final class TapConv {
                 }
             }
         });
-        // out[o, column] by blocks of W_ROWS rows of W, whose values the kernel broadcasts from W as
-        // it stands (no transposed copy of W); then the block's rows to out[image, o, position].
+        // out[o, column] by blocks of FORWARD_ROWS rows of W, whose values the kernel broadcasts from
+        // W as it stands (no transposed copy of W); then the block's rows to out[image, o, position].
         // Other kernel sizes than 3x3: W copied with its taps in groups of TAP_STRIDE (see wKernel)
         boolean asIs = taps == TAP_STRIDE;
         int ldw = asIs ? k : Math.multiplyExact((taps + TAP_STRIDE - 1) / TAP_STRIDE * TAP_STRIDE, channels);
         float[] wk = asIs ? w : regrouped(w, wOff, outC, channels, taps, ldw);
         int wkOff = asIs ? wOff : 0;
-        int blocksO = (outC + W_ROWS - 1) / W_ROWS;
+        int blocksO = (outC + FORWARD_ROWS - 1) / FORWARD_ROWS;
         Parallel.forRange(blocksO, 1, 1, (o0, o1) -> {
-            float[] product = Scratch.floats(PRODUCT, W_ROWS * ldp);
+            float[] product = Scratch.floats(PRODUCT, FORWARD_ROWS * ldp);
             for (int ob = o0; ob < o1; ob++) {
-                int row0 = ob * W_ROWS;
-                int rows = Math.min(W_ROWS, outC - row0);
+                int row0 = ob * FORWARD_ROWS;
+                int rows = Math.min(FORWARD_ROWS, outC - row0);
                 for (int c0 = 0; c0 < channels; c0 += span) {
                     int cn = Math.min(span, channels - c0);
                     for (int q = 0; q < plan.classes; q++) {
@@ -353,7 +359,7 @@ final class TapConv {
 
     /**
      * C[i, 0..NR) (+)= sum over the block's valid taps t and channels c of W[row i, (c, t)] x
-     * B[(t, c), 0..NR), for W_ROWS rows of W from {@code w[wRow0 ..]} (rows past {@code rows} read
+     * B[(t, c), 0..NR), for FORWARD_ROWS rows of W from {@code w[wRow0 ..]} (rows past {@code rows} read
      * the last one again; their results land in C's spare rows). A's values are broadcast straight
      * from W's rows, so W is not transposed. Its channels are {@link #TAP_STRIDE} floats apart, a
      * constant: with the stride in a variable the forward of layer4 at batch 16 took 3.16 against
@@ -367,8 +373,7 @@ final class TapConv {
         int r2 = wRow0 + Math.min(2, rows - 1) * ldw;
         int r3 = wRow0 + Math.min(3, rows - 1) * ldw;
         int r4 = wRow0 + Math.min(4, rows - 1) * ldw;
-        int r5 = wRow0 + Math.min(5, rows - 1) * ldw;
-        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41;
         if (accumulate) {
             c00 = FloatVector.fromArray(S, c, cIdx);
             c01 = FloatVector.fromArray(S, c, cIdx + L);
@@ -380,10 +385,8 @@ final class TapConv {
             c31 = FloatVector.fromArray(S, c, cIdx + 3 * ldc + L);
             c40 = FloatVector.fromArray(S, c, cIdx + 4 * ldc);
             c41 = FloatVector.fromArray(S, c, cIdx + 4 * ldc + L);
-            c50 = FloatVector.fromArray(S, c, cIdx + 5 * ldc);
-            c51 = FloatVector.fromArray(S, c, cIdx + 5 * ldc + L);
         } else {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = FloatVector.zero(S);
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = FloatVector.zero(S);
         }
         int bi = bIdx;
         for (int t = 0; t < valid; t++) {
@@ -408,9 +411,6 @@ final class TapConv {
                 av = FloatVector.broadcast(S, w[r4 + a]);
                 c40 = av.fma(b0, c40);
                 c41 = av.fma(b1, c41);
-                av = FloatVector.broadcast(S, w[r5 + a]);
-                c50 = av.fma(b0, c50);
-                c51 = av.fma(b1, c51);
             }
         }
         c00.intoArray(c, cIdx);
@@ -423,8 +423,6 @@ final class TapConv {
         c31.intoArray(c, cIdx + 3 * ldc + L);
         c40.intoArray(c, cIdx + 4 * ldc);
         c41.intoArray(c, cIdx + 4 * ldc + L);
-        c50.intoArray(c, cIdx + 5 * ldc);
-        c51.intoArray(c, cIdx + 5 * ldc + L);
     }
 
     /** {@link Kernels#conv2dTapsInputGrad}: grad [batch, outC, outH, outW]; adds into gx [batch, channels, height, width]. */
