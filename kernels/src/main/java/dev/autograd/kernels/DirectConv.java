@@ -55,7 +55,7 @@ final class DirectConv {
      */
     static boolean pays(int channels, int kH, int kW, int strideH, int strideW, int dilationH, int dilationW,
                         int outW) {
-        return channels > 0 && channels <= MAX_CHANNELS && kH > 0 && kW > 0 && channels * kH * kW <= MAX_DEPTH
+        return channels > 0 && channels <= MAX_CHANNELS && kH > 0 && kW > 0 && (long) channels * kH * kW <= MAX_DEPTH
                 && dilationH == 1 && dilationW == 1 && strideH > 0 && strideH <= 4 && strideW > 0 && strideW <= 4
                 && outW >= COLS;
     }
@@ -227,6 +227,7 @@ final class DirectConv {
             c41 = a.fma(b3, c41);
         }
         if (k < depth) {
+            // an odd depth's last tap (a zero tap instead would turn an infinite input into NaN)
             int xi = origin + off[k];
             FloatVector b0 = FloatVector.fromArray(S, images, xi);
             FloatVector b1 = FloatVector.fromArray(S, images, xi + L);

@@ -644,6 +644,19 @@ class PanamaKernelsTest {
                 }
             }
         }
+        // an infinite input, an odd depth (45), read by the last tap of output (2, 5): the outputs
+        // that read it are infinite or NaN as in the reference, the rest (whose tiles load it past
+        // their row or for their other channels) finite
+        int ih = 20, iw = 3 * cols + 2, ioh = (ih + 2 - 5) / 3 + 1, iow = (iw + 2 - 3) / 3 + 1;
+        float[] wi = random(11 * 3 * 15, 64, -1f, 1f);
+        float[] xi = random(2 * 3 * ih * iw, 65, -1f, 1f);
+        xi[(3 + 2) * ih * iw + 9 * iw + 16] = Float.POSITIVE_INFINITY;
+        float[] ei = new float[2 * 11 * ioh * iow];
+        REF.conv2dDirect(wi, 0, 11, xi, 0, 2, 3, ih, iw, 5, 3, 1, 1, 3, 3, 1, 1, ioh, iow, ei, 0);
+        float[] ai = new float[ei.length];
+        SIMD.conv2dDirect(wi, 0, 11, xi, 0, 2, 3, ih, iw, 5, 3, 1, 1, 3, 3, 1, 1, ioh, iow, ai, 0);
+        assertClose(ei, ai, 1e-5, "an infinite input");
+        assertTrue(IntStream.range(0, ei.length).filter(i -> Float.isInfinite(ei[i])).count() > 0);
         // not a first layer: five channels, dilation, rows narrower than a tile, a deep kernel
         assertTrue(!SIMD.directPays(5, 3, 3, 1, 1, 1, 1, 64));
         assertTrue(!SIMD.directPays(3, 3, 3, 1, 1, 2, 2, 64));
