@@ -20,16 +20,18 @@ import jdk.incubator.vector.FloatVector;
  * NCHW. Every output is written by one task with one order of additions: the result does not
  * depend on the thread count.
  *
- * <p>The weight gradient stays on the GEMM: done here as dot products along the rows (tiles of
+ * <p>The weight gradient stays on the GEMM (reading grad image by image as the forward wrote it:
+ * {@code PanamaKernels.conv2dTapsWeightGrad}): done here as dot products along the rows (tiles of
  * five channels by two taps, each accumulator a vector of partial sums over one image), it ran
- * 6.6-7.5 against 5.4-5.6 ms at batch 16 (see docs/performance.md).
+ * 6.6-8.3 against 5.4-5.9 ms at batch 16 (see docs/performance.md).
  */
 final class DirectConv {
 
     /**
      * Output channels per tile (rows of W broadcast per step): 10 accumulators of AVX2's 16
      * registers. With six rows (12), C2 kept one broadcast too many live and spilled an accumulator
-     * to the stack every step; conv1 at batch 16 ran 4.8-6.7 ms against 3.5-3.8 with five.
+     * to the stack every step: conv1 at batch 16 took 5.5 and 6.7 ms against the GEMM's 4.8 and 6.2;
+     * with five, 3.5 and 3.8 against 4.5 and 4.7.
      */
     static final int ROWS = 5;
     /** Outputs per forward tile: two vectors of one output row. */
@@ -55,9 +57,9 @@ final class DirectConv {
      */
     static boolean pays(int channels, int kH, int kW, int strideH, int strideW, int dilationH, int dilationW,
                         int outW) {
-        return channels > 0 && channels <= MAX_CHANNELS && kH > 0 && kW > 0 && (long) channels * kH * kW <= MAX_DEPTH
-                && dilationH == 1 && dilationW == 1 && strideH > 0 && strideH <= 4 && strideW > 0 && strideW <= 4
-                && outW >= COLS;
+        return channels > 0 && channels <= MAX_CHANNELS && kH > 0 && kW > 0
+                && (long) channels * kH * kW <= MAX_DEPTH && dilationH == 1 && dilationW == 1
+                && strideH > 0 && strideH <= 4 && strideW > 0 && strideW <= 4 && outW >= COLS;
     }
 
     /** The layout of the phase-split images of one call. */
