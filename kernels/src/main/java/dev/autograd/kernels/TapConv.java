@@ -19,7 +19,7 @@ import jdk.incubator.vector.FloatVector;
  * share their valid taps.
  * <ul>
  * <li>Forward, {@code out[o, row] = sum_k W[o, k] col[k, row]}: the class's columns of col over its
- * valid taps only, packed in panels of NR rows; six rows of W at a time broadcast straight from W,
+ * valid taps only, packed in panels of NR rows; five rows of W at a time broadcast straight from W,
  * which is neither copied nor transposed (a transposed copy of layer4's 9.4 MB weight was 38% of
  * the forward's time).
  * <li>Input gradient, {@code dcol[(c, tap), row] = sum_o W[o, (c, tap)] grad[o, row]}: per block of
@@ -185,8 +185,8 @@ final class TapConv {
     }
 
     /**
-     * Channels per block of the forward: a tile's six rows of W over a block, 14 KB, stay in L1 while
-     * every class uses them.
+     * Channels per block of the forward: a tile's five rows of W over a block, 12 KB, stay in L1
+     * while every class uses them.
      */
     static final int SPAN_CHANNELS = Integer.getInteger("autograd.tapSpan", 64);
     /** Rows of W per tile of the input gradient's kernel. */
@@ -359,9 +359,9 @@ final class TapConv {
 
     /**
      * C[i, 0..NR) (+)= sum over the block's valid taps t and channels c of W[row i, (c, t)] x
-     * B[(t, c), 0..NR), for FORWARD_ROWS rows of W from {@code w[wRow0 ..]} (rows past {@code rows} read
-     * the last one again; their results land in C's spare rows). A's values are broadcast straight
-     * from W's rows, so W is not transposed. Its channels are {@link #TAP_STRIDE} floats apart, a
+     * B[(t, c), 0..NR), for FORWARD_ROWS rows of W from {@code w[wRow0 ..]} (rows past {@code rows}
+     * read the last one again; their results land in C's spare rows). A's values are broadcast
+     * straight from W's rows, so W is not transposed. Its channels are {@link #TAP_STRIDE} floats apart, a
      * constant: with the stride in a variable the forward of layer4 at batch 16 took 3.16 against
      * 2.54 ms (15 of 15 rounds, alternating), though C2's inner loop looks the same in both (49
      * instructions per 12 FMAs).
