@@ -43,6 +43,18 @@ public final class Functional {
      */
     static final int INPUT_GRAD_WIDE = 128;
     /**
+     * ... and so is it for products with at least {@link #DEEP_INPUT_GRAD_MIN_OUT} output channels
+     * (the product's depth) and N x O at least this, on the Zen 3 of 2026-11-23 (2 threads,
+     * alternating call by call, equal results on these shapes): ResNet-18's stride-2 3x3 convolutions,
+     * layer2.0.conv1 at batch 16 2.88 -> 2.64 ms (15 of 15 rounds), at 32 6.80 -> 6.15 (15 of 15),
+     * at 8 (N x O = 65,536) even (9 of 15), at 4 slower (4 of 15); layer3.0.conv1 at batch 16 3.12
+     * -> 2.78 (12 of 15), at 32 5.92 -> 5.14 (15 of 15), at 8 1.77 -> 1.76 (11 of 15). With 64 output
+     * channels it was slower: conv1 (9.6 -> 14.4 ms), a 3x3 layer of one 32x32 image (1.85 -> 2.90).
+     * Not final: the tests lower it to compare the two ways.
+     */
+    static long deepInputGradMinWork = 1 << 16;
+    static final int DEEP_INPUT_GRAD_MIN_OUT = 128;
+    /**
      * A stride-1 input gradient is computed as a convolution of the output gradient with the flipped
      * weight when N is at least this many times O: it copies the weight (O x K) instead of writing the
      * K x N column gradient and scattering it back. ResNet-18, paired in-process runs (conv time over
@@ -294,9 +306,11 @@ public final class Functional {
                     }
                 } else {
                     // dcol[K, N] = W^T[K, O] x grad[O, N], then scattered back per image
-                    if (n < INPUT_GRAD_WIDE) {
-                        // few columns: dcol^T[N, K] = grad^T x W reads W as stored, scattered back as is
-                        float[] dcolT = w.small((long) s.k() * n);
+                    boolean deep = outC >= DEEP_INPUT_GRAD_MIN_OUT && (long) n * outC >= deepInputGradMinWork;
+                    if (n < INPUT_GRAD_WIDE || deep) {
+                        // few columns, or a deep product: dcol^T[N, K] = grad^T x W reads W as stored,
+                        // scattered back as is
+                        float[] dcolT = n < INPUT_GRAD_WIDE ? w.small((long) s.k() * n) : w.columns((long) s.k() * n);
                         K.sgemm(true, false, n, s.k(), outC, 1f, gT, 0, n, wc.data(), wc.offset(), s.k(), 0f, dcolT, 0, s.k());
                         s.col2imTransposed(dcolT, gx);
                     } else {
