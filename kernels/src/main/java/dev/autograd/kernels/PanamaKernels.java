@@ -1602,23 +1602,39 @@ public class PanamaKernels extends ScalarKernels {
                     width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW), beta, dw, dwOffset);
             return;
         }
-        // a small gradient over a long depth: chunks of images, each into its own partial, summed
-        int size = outC * (int) k;
-        int chunks = ceilDiv(batch, images);
-        float[] partials = Scratch.floats(DEEP_PARTIALS, chunks * size);
-        Parallel.run(chunks, i -> {
-            int b0 = i * images;
-            int count = Math.min(images, batch - b0);
-            Gemm.convWeightGrad(grad, gradOffset + b0 * plane, (int) n, outC,
-                    ImageColumns.of(x, xOffset + b0 * channels * height * width, count, channels, height, width,
-                            kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW),
-                    0f, partials, i * size);
-        });
-        sumPartials(partials, chunks, size, beta, dw, dwOffset);
+        // a small gradient over a long depth: chunks of images, each into its own partial, summed;
+        // grad [outC, N] holds a chunk's images as one outC x (images * P) matrix, rows N apart
+        weightGradByChunks(grad, gradOffset, plane, (int) n, images, images, outC, x, xOffset, batch, channels,
+                height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, beta, dw,
+                dwOffset);
     }
 
-    /** {@code dw = beta dw + the chunks' partials} (dw not read when beta is 0), in chunk order. */
-    private static void sumPartials(float[] partials, int chunks, int size, float beta, float[] dw, int dwOffset) {
+    /**
+     * The depth split of {@link #conv2dWeightGrad}: chunks of {@code images} images, each chunk's
+     * products into its own partial gradient, then the partials summed in chunk order (results do
+     * not depend on the thread count). Image b's gradient starts at {@code gradOffset + b *
+     * gradImage}, rows {@code ldGrad} apart; a chunk is multiplied {@code perProduct} images at a time
+     * (its later products adding into its partial).
+     */
+    private static void weightGradByChunks(float[] grad, int gradOffset, int gradImage, int ldGrad, int perProduct,
+                                           int images, int outC, float[] x, int xOffset, int batch, int channels,
+                                           int height, int width, int kH, int kW, int padH, int padW, int strideH,
+                                           int strideW, int dilationH, int dilationW, int outH, int outW,
+                                           float beta, float[] dw, int dwOffset) {
+        int size = outC * channels * kH * kW;
+        int chunks = ceilDiv(batch, images);
+        float[] partials = Scratch.floats(DEEP_PARTIALS, chunks * size);
+        int xImage = channels * height * width;
+        Parallel.run(chunks, i -> {
+            int end = Math.min(batch, (i + 1) * images);
+            for (int b = i * images; b < end; b += perProduct) {
+                Gemm.convWeightGrad(grad, gradOffset + b * gradImage, ldGrad, outC,
+                        ImageColumns.of(x, xOffset + b * xImage, Math.min(perProduct, end - b), channels, height,
+                                width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW),
+                        b == i * images ? 0f : 1f, partials, i * size);
+            }
+        });
+        // dw = beta dw + the partials (dw not read when beta is 0)
         for (int i = 0; i < size; i += L) {
             VectorMask<Float> mask = S.indexInRange(i, size);
             FloatVector sum = FloatVector.fromArray(S, partials, i, mask);
@@ -1750,20 +1766,10 @@ public class PanamaKernels extends ScalarKernels {
                 padW)) {
             return false;
         }
-        int size = outC * (int) k;
-        int chunks = ceilDiv(batch, images);
-        float[] partials = Scratch.floats(DEEP_PARTIALS, chunks * size);
-        int gradImage = outC * (int) plane;
-        int xImage = channels * height * width;
-        Parallel.run(chunks, i -> {
-            for (int b = i * images; b < Math.min(batch, (i + 1) * images); b++) {
-                Gemm.convWeightGrad(grad, gradOffset + b * gradImage, (int) plane, outC,
-                        ImageColumns.of(x, xOffset + b * xImage, 1, channels, height, width, kH, kW, padH, padW,
-                                strideH, strideW, dilationH, dilationW, outH, outW),
-                        b == i * images ? 0f : 1f, partials, i * size);
-            }
-        });
-        sumPartials(partials, chunks, size, beta, dw, dwOffset);
+        // image b's gradient is an outC x P matrix at b * outC * P: one product per image
+        weightGradByChunks(grad, gradOffset, outC * (int) plane, (int) plane, 1, images, outC, x, xOffset, batch,
+                channels, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW,
+                beta, dw, dwOffset);
         return true;
     }
 
