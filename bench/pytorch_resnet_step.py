@@ -13,10 +13,21 @@ in milliseconds over the steps after the warm-up.
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import torch
 import torchvision
+
+
+def await_turn():
+    """--paced: the driver's next line; True for a timed step ("go"), False for one that warms up again."""
+    line = sys.stdin.readline()
+    if not line:
+        raise SystemExit("--paced: stdin ended before the last step")
+    if line.strip() not in ("go", "warm"):
+        raise SystemExit("--paced: expected 'go' or 'warm' on stdin, got %r" % line.strip())
+    return line.strip() == "go"
 
 
 def main():
@@ -27,6 +38,9 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--paced", action="store_true",
+                        help="after warm-up print 'ready', then run each timed step when a line arrives on stdin and "
+                             "print 'done' after it (bench/compare's side-by-side runs)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -38,7 +52,15 @@ def main():
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
 
     losses, fwd, bwd, stp, tot = [], [], [], [], []
-    for i in range(args.warmup + args.steps):
+    i = 0
+    while len(tot) < args.steps:
+        timed = i >= args.warmup
+        paced = args.paced and timed
+        if paced and i == args.warmup:
+            print("ready", flush=True)
+        if paced:
+            timed = await_turn()
+        i += 1
         optimizer.zero_grad(set_to_none=True)
         t0 = time.perf_counter()
         prediction = model(data)
@@ -48,12 +70,14 @@ def main():
         t2 = time.perf_counter()
         optimizer.step()
         t3 = time.perf_counter()
-        if i >= args.warmup:
+        if timed:
             losses.append(loss.item())
             fwd.append((t1 - t0) * 1e3)
             bwd.append((t2 - t1) * 1e3)
             stp.append((t3 - t2) * 1e3)
             tot.append((t3 - t0) * 1e3)
+        if paced:
+            print("done", flush=True)
 
     print(json.dumps({
         "scenario": "resnet-step", "engine": "pytorch " + torch.__version__,

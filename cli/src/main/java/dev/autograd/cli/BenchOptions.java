@@ -3,6 +3,11 @@ package dev.autograd.cli;
 import dev.autograd.kernels.KernelProvider;
 import dev.autograd.kernels.Kernels;
 import dev.autograd.kernels.Parallel;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Locale;
 import picocli.CommandLine;
@@ -44,6 +49,15 @@ final class BenchOptions {
                     + " runs on it, and the figure barely moves when other jobs share the cores). Default: ${DEFAULT-VALUE}.")
     Clock clock;
 
+    @Option(names = "--paced",
+            description = "For side-by-side runs (bench/compare): after warm-up print 'ready', then run one repeat per"
+                    + " line on stdin ('go': timed; 'warm': not timed) and print 'done' after each; the result follows"
+                    + " as usual.")
+    boolean paced;
+
+    private BufferedReader turns;
+    private java.io.PrintWriter pacedOut;
+
     /** Validates the shared options and applies the thread count; returns the kernels to time. */
     Kernels setUp(CommandLine cli) {
         if (threads != null && threads < 1) {
@@ -58,6 +72,7 @@ final class BenchOptions {
         if (clock == Clock.cpu && threads() != 1) {
             throw new CommandLine.ParameterException(cli, "--clock cpu needs --threads 1 (other threads' work is not counted)");
         }
+        pacedOut = cli.getOut();
         Parallel.setThreads(threads());
         return impl == Impl.scalar ? KernelProvider.scalar() : KernelProvider.get();
     }
@@ -118,13 +133,65 @@ final class BenchOptions {
             }
         }
         double[] times = new double[repeats];
-        for (int r = 0; r < repeats; r++) {
+        ready();
+        for (int r = 0; r < repeats; ) {
+            boolean timed = awaitTurn();
             long t0 = now();
             op.run();
-            times[r] = (now() - t0) * 1e-9;
+            long t1 = now();
+            turnDone();
+            if (timed) {
+                times[r++] = (t1 - t0) * 1e-9;
+            }
         }
         Arrays.sort(times);
         return repeats % 2 == 1 ? times[repeats / 2] : (times[repeats / 2 - 1] + times[repeats / 2]) / 2;
+    }
+
+    /**
+     * With {@code --paced}, the end of warm-up: prints {@code ready}. A driver then holds two engines'
+     * processes side by side and lets them take short turns, so that both see the same phases of a
+     * shared host (whose speed here changes by a third within minutes).
+     */
+    void ready() {
+        if (paced) {
+            pacedOut.println("ready");
+            pacedOut.flush();
+            turns = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        }
+    }
+
+    /**
+     * With {@code --paced}: waits for the driver's next line and tells whether the repeat it asks
+     * for is timed ({@code go}) or only warms the caches again after the other engine's turn
+     * ({@code warm}). Without: every repeat is timed.
+     */
+    boolean awaitTurn() {
+        if (!paced) {
+            return true;
+        }
+        String line;
+        try {
+            line = turns.readLine();
+        } catch (IOException e) {
+            throw new UncheckedIOException("--paced: cannot read stdin", e);
+        }
+        if (line == null) {
+            throw new IllegalStateException("--paced: stdin ended before the last repeat");
+        }
+        return switch (line.strip()) {
+            case "go" -> true;
+            case "warm" -> false;
+            default -> throw new IllegalStateException("--paced: expected 'go' or 'warm' on stdin, got '" + line.strip() + "'");
+        };
+    }
+
+    /** With {@code --paced}: tells the driver that the repeat is over. */
+    void turnDone() {
+        if (paced) {
+            pacedOut.println("done");
+            pacedOut.flush();
+        }
     }
 
     static String num(double v) {

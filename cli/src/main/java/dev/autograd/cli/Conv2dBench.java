@@ -59,6 +59,9 @@ final class Conv2dBench implements Callable<Integer> {
         if (image < 32) {
             throw new CommandLine.ParameterException(cli, "--image must be >= 32, got " + image);
         }
+        if (options.paced) {
+            throw new CommandLine.ParameterException(cli, "--paced is for matmul, add and resnet-step (one timed loop each)");
+        }
         Kernels kr = options.setUp(cli);
         var out = cli.getOut();
         boolean json = options.format == BenchOptions.Format.json;

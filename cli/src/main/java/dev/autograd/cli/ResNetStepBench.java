@@ -51,8 +51,14 @@ final class ResNetStepBench implements Callable<Integer> {
         double[] backward = new double[repeats];
         double[] step = new double[repeats];
         double[] total = new double[repeats];
+        options.ready();
         for (int r = 0; r < repeats; r++) {
+            while (!options.awaitTurn()) { // --paced: a step that only warms up again after the other engine's turn
+                scenario.step();
+                options.turnDone();
+            }
             ResNetStep.Times t = scenario.step();
+            options.turnDone();
             forward[r] = t.forwardNanos() / 1e6;
             backward[r] = t.backwardNanos() / 1e6;
             step[r] = t.stepNanos() / 1e6;

@@ -48,4 +48,35 @@ class BenchCommandTest {
         r = MainTest.run("bench", "matmul", "--format", "xml");
         assertEquals(2, r[0]);
     }
+
+    @Test
+    void pacedRunsOneRepeatPerLineOfStdinAndTimesTheGoes() {
+        java.io.InputStream stdin = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("warm\ngo\ngo\nwarm\ngo\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            Object[] r = MainTest.run("bench", "matmul", "--m", "3", "--n", "5", "--k", "7", "--threads", "1",
+                    "--format", "json", "--warmup", "0", "--repeats", "3", "--paced");
+            assertEquals(0, r[0], (String) r[2]);
+            String[] lines = ((String) r[1]).strip().split("\\R");
+            assertEquals(7, lines.length, (String) r[1]);
+            assertEquals(java.util.List.of("ready", "done", "done", "done", "done", "done"), java.util.List.of(lines).subList(0, 6));
+            assertTrue(lines[6].startsWith("{\"kernel\":\"matmul\""), lines[6]);
+
+            System.setIn(new java.io.ByteArrayInputStream("go\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            r = MainTest.run("bench", "add", "--n", "100", "--threads", "1", "--warmup", "0", "--repeats", "3", "--paced");
+            assertEquals(1, r[0], (String) r[1]);
+            assertTrue(((String) r[2]).contains("--paced: stdin ended before the last repeat"), (String) r[2]);
+
+            System.setIn(new java.io.ByteArrayInputStream("go\nstop\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            r = MainTest.run("bench", "add", "--n", "100", "--threads", "1", "--warmup", "0", "--repeats", "3", "--paced");
+            assertEquals(1, r[0], (String) r[1]);
+            assertTrue(((String) r[2]).contains("expected 'go' or 'warm' on stdin, got 'stop'"), (String) r[2]);
+
+            r = MainTest.run("bench", "conv2d", "--paced");
+            assertEquals(2, r[0]);
+            assertTrue(((String) r[2]).contains("--paced is for matmul, add and resnet-step"), (String) r[2]);
+        } finally {
+            System.setIn(stdin);
+        }
+    }
 }
