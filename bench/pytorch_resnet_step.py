@@ -12,6 +12,7 @@ in milliseconds over the steps after the warm-up.
 """
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -19,15 +20,8 @@ import time
 import torch
 import torchvision
 
-
-def await_turn():
-    """--paced: the driver's next line; True for a timed step ("go"), False for one that warms up again."""
-    line = sys.stdin.readline()
-    if not line:
-        raise SystemExit("--paced: stdin ended before the last step")
-    if line.strip() not in ("go", "warm"):
-        raise SystemExit("--paced: expected 'go' or 'warm' on stdin, got %r" % line.strip())
-    return line.strip() == "go"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pacing import paced_turns  # noqa: E402
 
 
 def main():
@@ -39,8 +33,9 @@ def main():
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--paced", action="store_true",
-                        help="after warm-up print 'ready', then run each timed step when a line arrives on stdin and "
-                             "print 'done' after it (bench/compare's side-by-side runs)")
+                        help="after warm-up print 'ready', then obey stdin line by line ('warm SECONDS': untimed "
+                             "steps; 'go N': the next N timed steps) and print 'done' after each (bench/compare's "
+                             "side-by-side runs)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -52,15 +47,8 @@ def main():
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
 
     losses, fwd, bwd, stp, tot = [], [], [], [], []
-    i = 0
-    while len(tot) < args.steps:
-        timed = i >= args.warmup
-        paced = args.paced and timed
-        if paced and i == args.warmup:
-            print("ready", flush=True)
-        if paced:
-            timed = await_turn()
-        i += 1
+
+    def step(timed):
         optimizer.zero_grad(set_to_none=True)
         t0 = time.perf_counter()
         prediction = model(data)
@@ -76,8 +64,14 @@ def main():
             bwd.append((t2 - t1) * 1e3)
             stp.append((t3 - t2) * 1e3)
             tot.append((t3 - t0) * 1e3)
-        if paced:
-            print("done", flush=True)
+
+    for _ in range(args.warmup):
+        step(False)
+    if args.paced:
+        paced_turns(args.steps, lambda: step(False), lambda: step(True))
+    else:
+        for _ in range(args.steps):
+            step(True)
 
     print(json.dumps({
         "scenario": "resnet-step", "engine": "pytorch " + torch.__version__,

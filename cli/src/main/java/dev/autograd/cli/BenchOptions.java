@@ -50,12 +50,11 @@ final class BenchOptions {
     Clock clock;
 
     @Option(names = "--paced",
-            description = "For side-by-side runs (bench/compare): after warm-up print 'ready', then run one repeat per"
-                    + " line on stdin ('go': timed; 'warm': not timed) and print 'done' after each; the result follows"
-                    + " as usual.")
+            description = "For side-by-side runs (bench/compare): after warm-up print 'ready', then obey stdin line by"
+                    + " line ('warm SECONDS': untimed repeats; 'go N': the next N timed repeats) and print 'done' after"
+                    + " each; the result follows as usual.")
     boolean paced;
 
-    private BufferedReader turns;
     private java.io.PrintWriter pacedOut;
 
     /** Validates the shared options and applies the thread count; returns the kernels to time. */
@@ -133,64 +132,72 @@ final class BenchOptions {
             }
         }
         double[] times = new double[repeats];
-        ready();
-        for (int r = 0; r < repeats; ) {
-            boolean timed = awaitTurn();
+        repeat(repeats, op, r -> {
             long t0 = now();
             op.run();
-            long t1 = now();
-            turnDone();
-            if (timed) {
-                times[r++] = (t1 - t0) * 1e-9;
-            }
-        }
+            times[r] = (now() - t0) * 1e-9;
+        });
         Arrays.sort(times);
         return repeats % 2 == 1 ? times[repeats / 2] : (times[repeats / 2 - 1] + times[repeats / 2]) / 2;
     }
 
     /**
-     * With {@code --paced}, the end of warm-up: prints {@code ready}. A driver then holds two engines'
-     * processes side by side and lets them take short turns, so that both see the same phases of a
-     * shared host (whose speed here changes by a third within minutes).
+     * Runs the timed repeats: {@code timed.accept(i)} for i in [0, count), each timing one repeat.
+     * With {@code --paced} a driver (bench/compare) holds two engines' processes side by side and
+     * lets them take short turns, so that both see the same phases of a shared host (whose speed
+     * here changes by a third within minutes). The process prints {@code ready}, then obeys one line
+     * of stdin at a time and prints {@code done} after each: {@code warm S} runs {@code untimed}
+     * until S seconds have passed (at least once: caches and spinning threads back after the other
+     * engine's turn), {@code go N} runs the next N timed repeats back to back.
      */
-    void ready() {
-        if (paced) {
-            pacedOut.println("ready");
-            pacedOut.flush();
-            turns = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        }
-    }
-
-    /**
-     * With {@code --paced}: waits for the driver's next line and tells whether the repeat it asks
-     * for is timed ({@code go}) or only warms the caches again after the other engine's turn
-     * ({@code warm}). Without: every repeat is timed.
-     */
-    boolean awaitTurn() {
+    void repeat(int count, Runnable untimed, java.util.function.IntConsumer timed) {
         if (!paced) {
-            return true;
+            for (int i = 0; i < count; i++) {
+                timed.accept(i);
+            }
+            return;
         }
-        String line;
-        try {
-            line = turns.readLine();
-        } catch (IOException e) {
-            throw new UncheckedIOException("--paced: cannot read stdin", e);
-        }
-        if (line == null) {
-            throw new IllegalStateException("--paced: stdin ended before the last repeat");
-        }
-        return switch (line.strip()) {
-            case "go" -> true;
-            case "warm" -> false;
-            default -> throw new IllegalStateException("--paced: expected 'go' or 'warm' on stdin, got '" + line.strip() + "'");
-        };
-    }
-
-    /** With {@code --paced}: tells the driver that the repeat is over. */
-    void turnDone() {
-        if (paced) {
+        pacedOut.println("ready");
+        pacedOut.flush();
+        BufferedReader turns = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        int done = 0;
+        while (done < count) {
+            String line;
+            try {
+                line = turns.readLine();
+            } catch (IOException e) {
+                throw new UncheckedIOException("--paced: cannot read stdin", e);
+            }
+            if (line == null) {
+                throw new IllegalStateException("--paced: stdin ended after " + done + " of " + count + " timed repeats");
+            }
+            String[] turn = line.strip().split("\\s+");
+            double seconds = turn.length == 2 && turn[0].equals("warm") ? parse(turn[1]) : -1;
+            long n = turn.length == 2 && turn[0].equals("go") ? (long) parse(turn[1]) : -1;
+            if (seconds >= 0) {
+                long end = System.nanoTime() + (long) (seconds * 1e9);
+                do {
+                    untimed.run();
+                } while (System.nanoTime() < end);
+            } else if (n >= 1 && n <= count - done && n == parse(turn[1])) {
+                for (long i = 0; i < n; i++) {
+                    timed.accept(done++);
+                }
+            } else {
+                throw new IllegalStateException("--paced: expected 'warm SECONDS' or 'go N' (N at most the " + (count - done)
+                        + " repeats left) on stdin, got '" + line.strip() + "'");
+            }
             pacedOut.println("done");
             pacedOut.flush();
+        }
+    }
+
+    private static double parse(String number) {
+        try {
+            double v = Double.parseDouble(number);
+            return Double.isFinite(v) ? v : -1;
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 

@@ -51,19 +51,13 @@ final class ResNetStepBench implements Callable<Integer> {
         double[] backward = new double[repeats];
         double[] step = new double[repeats];
         double[] total = new double[repeats];
-        options.ready();
-        for (int r = 0; r < repeats; r++) {
-            while (!options.awaitTurn()) { // --paced: a step that only warms up again after the other engine's turn
-                scenario.step();
-                options.turnDone();
-            }
+        options.repeat(repeats, scenario::step, r -> {
             ResNetStep.Times t = scenario.step();
-            options.turnDone();
             forward[r] = t.forwardNanos() / 1e6;
             backward[r] = t.backwardNanos() / 1e6;
             step[r] = t.stepNanos() / 1e6;
             total[r] = t.totalNanos() / 1e6;
-        }
+        });
         var out = cli.getOut();
         if (options.format == BenchOptions.Format.json) {
             out.println("{\"kernel\":\"resnet-step\",\"batch\":" + batch + ",\"size\":" + size + ",\"threads\":"

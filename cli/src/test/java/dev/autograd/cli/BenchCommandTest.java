@@ -50,27 +50,27 @@ class BenchCommandTest {
     }
 
     @Test
-    void pacedRunsOneRepeatPerLineOfStdinAndTimesTheGoes() {
+    void pacedObeysStdinTurnByTurnAndTimesTheGoes() {
         java.io.InputStream stdin = System.in;
         try {
-            System.setIn(new java.io.ByteArrayInputStream("warm\ngo\ngo\nwarm\ngo\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-            Object[] r = MainTest.run("bench", "matmul", "--m", "3", "--n", "5", "--k", "7", "--threads", "1",
-                    "--format", "json", "--warmup", "0", "--repeats", "3", "--paced");
+            Object[] r = paced("warm 0\ngo 2\nwarm 0.001\ngo 1\n", "bench", "matmul", "--m", "3", "--n", "5", "--k", "7",
+                    "--threads", "1", "--format", "json", "--warmup", "0", "--repeats", "3", "--paced");
             assertEquals(0, r[0], (String) r[2]);
             String[] lines = ((String) r[1]).strip().split("\\R");
-            assertEquals(7, lines.length, (String) r[1]);
-            assertEquals(java.util.List.of("ready", "done", "done", "done", "done", "done"), java.util.List.of(lines).subList(0, 6));
-            assertTrue(lines[6].startsWith("{\"kernel\":\"matmul\""), lines[6]);
+            assertEquals(java.util.List.of("ready", "done", "done", "done", "done"), java.util.List.of(lines).subList(0, 5));
+            assertEquals(6, lines.length, (String) r[1]);
+            assertTrue(lines[5].startsWith("{\"kernel\":\"matmul\""), lines[5]);
 
-            System.setIn(new java.io.ByteArrayInputStream("go\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-            r = MainTest.run("bench", "add", "--n", "100", "--threads", "1", "--warmup", "0", "--repeats", "3", "--paced");
+            r = paced("go 1\n", "bench", "add", "--n", "100", "--threads", "1", "--warmup", "0", "--repeats", "3", "--paced");
             assertEquals(1, r[0], (String) r[1]);
-            assertTrue(((String) r[2]).contains("--paced: stdin ended before the last repeat"), (String) r[2]);
-
-            System.setIn(new java.io.ByteArrayInputStream("go\nstop\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-            r = MainTest.run("bench", "add", "--n", "100", "--threads", "1", "--warmup", "0", "--repeats", "3", "--paced");
-            assertEquals(1, r[0], (String) r[1]);
-            assertTrue(((String) r[2]).contains("expected 'go' or 'warm' on stdin, got 'stop'"), (String) r[2]);
+            assertTrue(((String) r[2]).contains("--paced: stdin ended after 1 of 3 timed repeats"), (String) r[2]);
+            for (String bad : new String[] {"stop", "go 4", "go 1.5", "warm -1", "warm NaN", "go"}) {
+                r = paced(bad + "\n", "bench", "add", "--n", "100", "--threads", "1", "--warmup", "0", "--repeats", "3",
+                        "--paced");
+                assertEquals(1, r[0], bad);
+                assertTrue(((String) r[2]).contains("expected 'warm SECONDS' or 'go N' (N at most the 3 repeats left) on stdin, got '"
+                        + bad + "'"), (String) r[2]);
+            }
 
             r = MainTest.run("bench", "conv2d", "--paced");
             assertEquals(2, r[0]);
@@ -78,5 +78,10 @@ class BenchCommandTest {
         } finally {
             System.setIn(stdin);
         }
+    }
+
+    private static Object[] paced(String stdin, String... args) {
+        System.setIn(new java.io.ByteArrayInputStream(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        return MainTest.run(args);
     }
 }
