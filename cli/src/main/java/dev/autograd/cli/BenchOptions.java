@@ -172,15 +172,16 @@ final class BenchOptions {
                 throw new IllegalStateException("--paced: stdin ended after " + done + " of " + count + " timed repeats");
             }
             String[] turn = line.strip().split("\\s+");
-            double seconds = turn.length == 2 && turn[0].equals("warm") ? parse(turn[1]) : -1;
-            long n = turn.length == 2 && turn[0].equals("go") ? (long) parse(turn[1]) : -1;
+            double seconds = turn.length == 2 && turn[0].equals("warm") ? seconds(turn[1]) : -1;
+            // N in digits, as bench/pacing.py takes it
+            int n = turn.length == 2 && turn[0].equals("go") && turn[1].matches("[0-9]{1,9}") ? Integer.parseInt(turn[1]) : -1;
             if (seconds >= 0) {
                 long end = System.nanoTime() + (long) (seconds * 1e9);
                 do {
                     untimed.run();
                 } while (System.nanoTime() < end);
-            } else if (n >= 1 && n <= count - done && n == parse(turn[1])) {
-                for (long i = 0; i < n; i++) {
+            } else if (n >= 1 && n <= count - done) {
+                for (int i = 0; i < n; i++) {
                     timed.accept(done++);
                 }
             } else {
@@ -192,7 +193,8 @@ final class BenchOptions {
         }
     }
 
-    private static double parse(String number) {
+    /** A finite number of seconds, or -1. */
+    private static double seconds(String number) {
         try {
             double v = Double.parseDouble(number);
             return Double.isFinite(v) ? v : -1;
