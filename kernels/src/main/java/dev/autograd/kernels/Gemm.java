@@ -630,6 +630,20 @@ final class Gemm {
         FloatVector b4 = LO2.from(a4, a6), b5 = HI2.from(a4, a6);
         FloatVector b6 = LO2.from(a5, a7), b7 = HI2.from(a5, a7);
         int cols = L / 8;
+        if (L == 8 || ldo == 8) {
+            // one plain store per column, written out here: the eight calls to store8 (and the
+            // picks' own calls) ran C2's inlining budget out in this method, so that the last
+            // vector went to store8 boxed, 32 bytes per call (JFR, the B=1 step's packA)
+            LO4.from(b0, b4).intoArray(out, dst);
+            HI4.from(b0, b4).intoArray(out, dst + cols * ldo);
+            LO4.from(b1, b5).intoArray(out, dst + 2 * cols * ldo);
+            HI4.from(b1, b5).intoArray(out, dst + 3 * cols * ldo);
+            LO4.from(b2, b6).intoArray(out, dst + 4 * cols * ldo);
+            HI4.from(b2, b6).intoArray(out, dst + 5 * cols * ldo);
+            LO4.from(b3, b7).intoArray(out, dst + 6 * cols * ldo);
+            HI4.from(b3, b7).intoArray(out, dst + 7 * cols * ldo);
+            return;
+        }
         store8(LO4.from(b0, b4), out, dst, ldo, 0);
         store8(HI4.from(b0, b4), out, dst, ldo, cols);
         store8(LO4.from(b1, b5), out, dst, ldo, 2 * cols);
@@ -641,15 +655,11 @@ final class Gemm {
     }
 
     /**
-     * Lane group q (8 floats, column {@code col + q}) of v to {@code out[dst + (col + q)*ldo ..]}: one
-     * store when the groups are contiguous.
+     * Lane group q (8 floats, column {@code col + q}) of v to {@code out[dst + (col + q)*ldo ..]}, one
+     * masked store each: vectors of several groups whose columns are not contiguous ({@link #transpose8}
+     * stores whole vectors itself otherwise; a masked store, vmaskmovps, is slow on AMD).
      */
     private static void store8(FloatVector v, float[] out, int dst, int ldo, int col) {
-        if (L == 8 || ldo == 8) {
-            // one column in the whole vector: a plain store (a masked one, vmaskmovps, is slow on AMD)
-            v.intoArray(out, dst + col * ldo);
-            return;
-        }
         for (int q = 0; q < L / 8; q++) {
             // lanes 8q..8q+7 land at the column's place: the vector's offset is 8q below that
             v.intoArray(out, dst + (col + q) * ldo - 8 * q, EIGHTS[q]);
