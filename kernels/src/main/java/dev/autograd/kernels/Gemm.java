@@ -633,7 +633,7 @@ final class Gemm {
         if (L == 8 || ldo == 8) {
             // one plain store per column, written out here: the eight calls to store8 (and the
             // picks' own calls) ran C2's inlining budget out in this method, so that the last
-            // vector went to store8 boxed, 32 bytes per call (JFR, the B=1 step's packA)
+            // vector went to store8 boxed, a new object per call (JFR, the B=1 step's packA)
             LO4.from(b0, b4).intoArray(out, dst);
             HI4.from(b0, b4).intoArray(out, dst + cols * ldo);
             LO4.from(b1, b5).intoArray(out, dst + 2 * cols * ldo);

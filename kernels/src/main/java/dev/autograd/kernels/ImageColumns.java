@@ -177,10 +177,10 @@ final class ImageColumns {
             } else {
                 // the last, partial panel: whole gathers (the tables are padded to whole panels with
                 // offset 0, so every lane reads inside the images) with the lanes past nc then set to
-                // zero, and a half past nc zeros (ResNet-18's conv1 weight gradient: 147 taps, 3 in the
-                // last panel, whose element-by-element loop was 15% of the product). Not a masked
-                // gather: AVX2 has none, and there the Vector API gathers lane by lane in Java,
-                // allocating as it goes (about 330 MB/s in the B=16 step).
+                // zero, and a half past nc zeros (ResNet-18's conv1 weight gradient: 147 taps, 3 or 19
+                // in the last panel with 256- or 512-bit vectors; element by element it was 15% of the
+                // product). Not a masked gather: AVX2 has none, and there the Vector API gathers lane
+                // by lane in Java, allocating as it goes.
                 for (int h = 0; h < NR; h += L) {
                     int at = dst + h;
                     if (h >= nr) {
