@@ -119,14 +119,31 @@ final class ImageColumns {
 
     private static final ThreadLocal<float[]> LANE_INDEX = ThreadLocal.withInitial(() -> new float[L]);
 
+    /** The most runs of consecutive offsets a half is loaded in, one load each, before it is gathered. */
+    static final int MAX_RUNS = 4;
+    /** Lanes {@code [start, L)}: where a run that begins at lane start is blended in. */
+    private static final VectorMask<Float>[] FROM_LANE = fromLane();
+
+    @SuppressWarnings("unchecked")
+    private static VectorMask<Float>[] fromLane() {
+        VectorMask<Float>[] masks = new VectorMask[L];
+        for (int start = 0; start < L; start++) {
+            masks[start] = S.indexInRange(-start, L - start);
+        }
+        return masks;
+    }
+
     /**
      * Columns [j, j+L) of rows [pc, pc+kc) into one vector-wide half of panel rows (stride NR from
      * dst). Their offsets in a row of the padded images (increasing in j, by construction) decide how:
      * <ul>
      *   <li>consecutive (one output row of stride 1 holds them all): a plain vector load;</li>
-     *   <li>within 2L floats (several short output rows, e.g. 8 or 4 wide): two loads and a
-     *       two-vector permute ({@link Pick}), with the lane pattern computed once here;</li>
-     *   <li>else (stride 2, rows of 2): a gather through the column table.</li>
+     *   <li>in at most {@link #MAX_RUNS} runs of consecutive offsets (short output rows of stride 1;
+     *       in the transpose, a kernel row's taps: conv1's 7): one load per run, each run blended
+     *       into its lanes;</li>
+     *   <li>within 2L floats (output rows of stride 2): two loads and a two-vector permute
+     *       ({@link Pick}), with the lane pattern computed once here;</li>
+     *   <li>else: a gather through the column table.</li>
      * </ul>
      */
     private void packHalf(int pc, int kc, int j, float[] buf, int dst, float[] lanes) {
@@ -136,6 +153,8 @@ final class ImageColumns {
             for (int p = 0; p < kc; p++, dst += NR) {
                 FloatVector.fromArray(S, padded, rowOffsets[pc + p] + base).intoArray(buf, dst);
             }
+        } else if (packRuns(pc, kc, j, buf, dst)) {
+            return;
         } else if (span < 2 * L) {
             for (int i = 0; i < L; i++) {
                 lanes[i] = columnOffsets[j + i] - base;
@@ -158,6 +177,56 @@ final class ImageColumns {
                 FloatVector.fromArray(S, padded, rowOffsets[pc + p], columnOffsets, j).intoArray(buf, dst);
             }
         }
+    }
+
+    /**
+     * {@link #packHalf} of columns whose offsets form 2 to {@link #MAX_RUNS} runs of consecutive
+     * floats: run r (from lane s_r) is one load from {@code s_r} floats before its first offset,
+     * blended into lanes [s_r, L); false (nothing written) for other columns. Offsets increase, so
+     * every load lies between the elements of lanes 0 and L-1. ResNet-18's conv1 weight gradient
+     * (kernel rows of 7 taps): two loads and a blend where it gathered.
+     */
+    private boolean packRuns(int pc, int kc, int j, float[] buf, int dst) {
+        int base = columnOffsets[j];
+        // the lane each run starts at, and how far its load starts past base
+        int s1 = 0, s2 = 0, s3 = 0;
+        int d1 = 0, d2 = 0, d3 = 0;
+        int runs = 1;
+        for (int i = 1; i < L; i++) {
+            int at = columnOffsets[j + i];
+            if (at == columnOffsets[j + i - 1] + 1) {
+                continue;
+            }
+            if (runs == MAX_RUNS) {
+                return false;
+            }
+            if (runs == 1) {
+                s1 = i;
+                d1 = at - base - i;
+            } else if (runs == 2) {
+                s2 = i;
+                d2 = at - base - i;
+            } else {
+                s3 = i;
+                d3 = at - base - i;
+            }
+            runs++;
+        }
+        VectorMask<Float> m1 = FROM_LANE[s1];
+        VectorMask<Float> m2 = FROM_LANE[s2];
+        VectorMask<Float> m3 = FROM_LANE[s3];
+        for (int p = 0; p < kc; p++, dst += NR) {
+            int at = rowOffsets[pc + p] + base;
+            FloatVector v = FloatVector.fromArray(S, padded, at).blend(FloatVector.fromArray(S, padded, at + d1), m1);
+            if (runs > 2) {
+                v = v.blend(FloatVector.fromArray(S, padded, at + d2), m2);
+                if (runs > 3) {
+                    v = v.blend(FloatVector.fromArray(S, padded, at + d3), m3);
+                }
+            }
+            v.intoArray(buf, dst);
+        }
+        return true;
     }
 
     /**
