@@ -689,11 +689,11 @@ final class TapConv {
             }
         }
         rows[taps] = r;
-        // A: panel i (MR rows of o), tap t at MR * (i * span + rows[t]), k-major; B: panel u (NR
-        // channels), tap t at NR * (u * span + rows[t]). A panel's taps lie one after another, in the
-        // order the products below read them; laid out tap by tap, layer4's first convolution's
-        // weight gradient took 5-7% longer in this order than in the old one
-        int span = pairs;
+        // A: panel i (MR rows of o), tap t at MR * (i * panelDepth + rows[t]), k-major; B: panel u
+        // (NR channels), tap t at NR * (u * panelDepth + rows[t]). A panel's taps lie one after
+        // another, in the order the products below read them (laid out tap by tap, as before, this
+        // loop order made layer4's first convolution's weight gradient 5-7% slower)
+        int panelDepth = pairs;
         float[] a = Scratch.floats(TAP_A, Math.multiplyExact(oPanels * MR, pairs));
         float[] bp = Scratch.floats(TAP_B, Math.multiplyExact(cPadded, pairs));
         Parallel.forRange(oPanels + cPanels, 1, 1, (u0, u1) -> {
@@ -703,7 +703,7 @@ final class TapConv {
                     int depth = rows[t + 1] - first;
                     if (u < oPanels) {
                         int o0 = u * MR;
-                        int at = MR * (u * span + first);
+                        int at = MR * (u * panelDepth + first);
                         for (int kk = 0; kk < depth; kk++) {
                             int src = rows[gAt + first + kk];
                             for (int i = 0; i < MR; i++, at++) {
@@ -712,7 +712,7 @@ final class TapConv {
                         }
                     } else {
                         int c0 = (u - oPanels) * NR;
-                        int at = NR * ((u - oPanels) * span + first);
+                        int at = NR * ((u - oPanels) * panelDepth + first);
                         for (int kk = 0; kk < depth; kk++) {
                             int src = rows[xAt + first + kk];
                             for (int j = 0; j < NR; j++, at++) {
@@ -745,7 +745,7 @@ final class TapConv {
                             java.util.Arrays.fill(product, dst, dst + MR * NR, 0f);
                             continue;
                         }
-                        Gemm.kernel(a, MR * (panel * span + first), bp, NR * (u * span + first),
+                        Gemm.kernel(a, MR * (panel * panelDepth + first), bp, NR * (u * panelDepth + first),
                                 depth, product, dst, NR, 1f, 0f, false, null);
                     }
                     int cn = Math.min(NR, channels - u * NR);
@@ -774,8 +774,9 @@ final class TapConv {
     /**
      * {@code dw[at + c*9 + t] = product[t*MR*NR + base + c]} for channels c below cn and the nine taps
      * t of a 3x3 kernel, element by element. With {@link #interleaveRow}'s gathers (two per 16 floats)
-     * layer4's weight gradient at batch 16 took 4-8% longer; 8x8 transposes in registers were no
-     * faster than this. The taps are written out: a loop over them was slower than the gathers.
+     * instead, layer4's weight gradient at batch 16 was no quicker than before its products moved
+     * to L1; with this, 3-8% quicker. 8x8 transposes in registers were no faster than this. The taps
+     * are written out: a loop over them was slower than the gathers.
      */
     private static void interleaveRow3x3(float[] product, int base, int cn, float[] dw, int at) {
         for (int c = 0; c < cn; c++) {
