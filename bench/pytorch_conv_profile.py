@@ -11,10 +11,16 @@ from torch.autograd.profiler over --steps steps after --warmup. Compare with
 Usage: /usr/bin/python3 bench/pytorch_conv_profile.py [--batch 16] [--threads 2] [--steps 10] [--warmup 15]
 """
 import argparse
+import os
+import sys
 import time
 
-import torch
-import torchvision
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import blas_threads  # noqa: E402
+
+blas_threads.from_argv(default="2")  # before torch loads OpenBLAS (the fc layer's product)
+import torch  # noqa: E402
+import torchvision  # noqa: E402
 
 KERNELS = ("aten::mkldnn_convolution", "aten::_slow_conv2d_forward",
            "aten::convolution_backward", "aten::_slow_conv2d_backward")

@@ -15,11 +15,10 @@ import statistics
 import sys
 import time
 
-# OpenBLAS (Debian's torch calls it for torch.mm) reads its thread count at load time
-_threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "2"
-os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads)
-os.environ.setdefault("OMP_NUM_THREADS", _threads)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import blas_threads  # noqa: E402
 
+blas_threads.from_argv(default="2")  # before torch loads OpenBLAS
 import torch  # noqa: E402
 
 

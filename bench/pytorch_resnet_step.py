@@ -17,10 +17,12 @@ import statistics
 import sys
 import time
 
-import torch
-import torchvision
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import blas_threads  # noqa: E402
+
+blas_threads.from_argv()  # before torch loads OpenBLAS (the fc layer's product)
+import torch  # noqa: E402
+import torchvision  # noqa: E402
 from pacing import paced_turns  # noqa: E402
 
 
