@@ -406,11 +406,12 @@ final class Gemm {
         return out;
     }
 
+    /** The thread's buffer {@code which}, at least {@code size} floats and {@link Scratch#SLACK} more. */
     private static float[] buffer(int which, int size) {
         float[][] bufs = BUFFERS.get();
         float[] buf = bufs[which];
-        if (buf == null || buf.length < size) {
-            buf = new float[size];
+        if (buf == null || buf.length < Scratch.withSlack(size)) {
+            buf = new float[Scratch.withSlack(size)];
             bufs[which] = buf;
         }
         return buf;

@@ -8,13 +8,31 @@ package dev.autograd.kernels;
  */
 final class Scratch {
 
+    /**
+     * Floats past the end of every float array here and of the GEMM's packing buffers, never read as
+     * data. The micro-kernels walk packed panels with induction variables of their own ({@code
+     * Gemm.kernel6}: A and B indices stepping beside the depth), and C2 checks their bounds once,
+     * before the loop, with a predicate that reaches one depth step past the last one (16 floats of
+     * B here). A panel that ended exactly at its array's end failed that predicate: an uncommon trap
+     * (LogCompilation: reason range_check), and kernel6 was compiled again with its bounds checked
+     * inside the loop, 30-50% slower for the rest of the process (one panel of depth 256 ending at the
+     * array's end: 44-69 against 93-99 GFLOPS with 64 floats to spare; a slack of 8 trapped, 16 did
+     * not). The ResNet-18 training step took that trap in every run until 2026-11-23.
+     */
+    static final int SLACK = 128;
+
     private Scratch() {
+    }
+
+    /** {@code size} floats and the {@link #SLACK} past them (as far as an array reaches). */
+    static int withSlack(int size) {
+        return (int) Math.min((long) size + SLACK, Integer.MAX_VALUE - 8);
     }
 
     static float[] floats(ThreadLocal<float[]> local, int size) {
         float[] a = local.get();
-        if (a.length < size) {
-            a = new float[size];
+        if (a.length < withSlack(size)) {
+            a = new float[withSlack(size)];
             local.set(a);
         }
         return a;
