@@ -2,8 +2,8 @@
 
 Debian's torch multiplies matrices (torch.mm, the fc layer's addmm) with OpenBLAS, whose thread pool
 is sized once, when the library loads, by OPENBLAS_NUM_THREADS, whatever torch.set_num_threads says.
-Without this a script run with --threads 1 still multiplies on every core: torch.mm of 64x256 by
-256x576 after torch.set_num_threads(1) kept both cores busy (CPU time twice the wall time; 2026-11-23).
+Without this a script run with --threads 1 still multiplies on every core: torch.mm of 64x576 by
+576x256 after torch.set_num_threads(1) kept both cores busy (CPU time twice the wall time; 2026-11-23).
 bench/compare sets the same variables for the processes it starts.
 """
 import os

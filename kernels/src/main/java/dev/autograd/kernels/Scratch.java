@@ -16,7 +16,7 @@ final class Scratch {
      * B here). A panel that ended exactly at its array's end failed that predicate: an uncommon trap
      * (LogCompilation: reason range_check), and kernel6 was compiled again with its bounds checked
      * inside the loop, 30-50% slower for the rest of the process (one panel of depth 256 ending at the
-     * array's end: 44-69 against 93-99 GFLOPS with 64 floats to spare; a slack of 8 trapped, 16 did
+     * array's end: 44-70 against 85-99 GFLOPS with 64 floats to spare; a slack of 8 trapped, 16 did
      * not). The ResNet-18 training step took that trap in every run until 2026-11-23.
      */
     static final int SLACK = 128;
@@ -24,9 +24,12 @@ final class Scratch {
     private Scratch() {
     }
 
-    /** {@code size} floats and the {@link #SLACK} past them (as far as an array reaches). */
+    /**
+     * {@code size} floats and the {@link #SLACK} past them; {@code size} alone where that would pass
+     * the largest array the VM makes (never fewer floats than asked: such a size fails as it did).
+     */
     static int withSlack(int size) {
-        return (int) Math.min((long) size + SLACK, Integer.MAX_VALUE - 8);
+        return size > Integer.MAX_VALUE - 8 - SLACK ? size : size + SLACK;
     }
 
     static float[] floats(ThreadLocal<float[]> local, int size) {

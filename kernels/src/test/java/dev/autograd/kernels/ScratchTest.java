@@ -24,8 +24,10 @@ class ScratchTest {
     }
 
     @Test
-    void theSlackNeverOverflowsAnArraySize() {
-        assertEquals(Integer.MAX_VALUE - 8, Scratch.withSlack(Integer.MAX_VALUE - 16));
+    void theSlackNeverOverflowsNorShortensAnArraySize() {
+        assertEquals(Integer.MAX_VALUE - 16, Scratch.withSlack(Integer.MAX_VALUE - 16));
+        assertEquals(Integer.MAX_VALUE, Scratch.withSlack(Integer.MAX_VALUE));
+        assertEquals(Integer.MAX_VALUE - 8, Scratch.withSlack(Integer.MAX_VALUE - 8 - Scratch.SLACK));
         assertEquals(Scratch.SLACK, Scratch.withSlack(0));
     }
 }
