@@ -409,12 +409,8 @@ final class Gemm {
     /** The thread's buffer {@code which}, at least {@code size} floats and {@link Scratch#SLACK} more. */
     private static float[] buffer(int which, int size) {
         float[][] bufs = BUFFERS.get();
-        float[] buf = bufs[which];
-        if (buf == null || buf.length < Scratch.withSlack(size)) {
-            buf = new float[Scratch.withSlack(size)];
-            bufs[which] = buf;
-        }
-        return buf;
+        bufs[which] = Scratch.atLeast(bufs[which], size);
+        return bufs[which];
     }
 
     /** The blocked product for rows [i0, i1) and columns [j0, j1) of C, on the calling thread. */

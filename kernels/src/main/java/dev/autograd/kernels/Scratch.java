@@ -34,11 +34,19 @@ final class Scratch {
 
     static float[] floats(ThreadLocal<float[]> local, int size) {
         float[] a = local.get();
-        if (a.length < withSlack(size)) {
-            a = new float[withSlack(size)];
-            local.set(a);
+        float[] b = atLeast(a, size);
+        if (b != a) {
+            local.set(b);
         }
-        return a;
+        return b;
+    }
+
+    /**
+     * {@code a} when it holds {@code size} floats and the {@link #SLACK} past them, else (and for null)
+     * a new array that does: the one growth rule of the scratch arrays and the GEMM's buffers.
+     */
+    static float[] atLeast(float[] a, int size) {
+        return a != null && a.length >= withSlack(size) ? a : new float[withSlack(size)];
     }
 
     static double[] doubles(ThreadLocal<double[]> local, int size) {
