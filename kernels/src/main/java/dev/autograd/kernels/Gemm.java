@@ -16,24 +16,28 @@ import jdk.incubator.vector.VectorMask;
  * 16 accumulators + 2 B vectors + 1 broadcast = 19 of the 32 AVX-512 registers, no spills. With
  * narrower ones (AVX2 has 16 registers) MR is 6: 12 + 2 + 1 = 15 ({@link #kernel6}).
  *
- * <p><b>Blocking</b> for this CPU (Sapphire Rapids under KVM: 48 KB L1d, 2 MB L2 per core; not the
- * Zen 4 the issue assumed). Loop order jc (NC) / pc (KC) / ic (MC) / jr (NR) / ir (MR): the B
- * micro-panel (KC x NR = 32 KB at KC=256) stays in L1 while MC/MR A micro-panels (8 KB each) stream
- * past it from the A block (MC x KC = 144 KB, in L2); the B panel (KC x NC = 1 MB) fits L2 too.
- * KC also sets how often C is re-read (once per KC of depth). Measured on 1024^3, one thread, with
- * the machine shared (so +-10%): KC 128..512, MC 48..512, NC 512..4096 all within noise of each
- * other (100-125 GFLOPS); jr-outer beat ir-outer by 5-10%; a 12-row tile was no better than 8.
- * Override with {@code -Dautograd.gemm.kc/mc/nc} to re-tune on another CPU.
- *
- * <p>Below 512 bits the blocking is the one measured on a Zen 3 VM (AVX2, 32 KB L1d, 512 KB L2 per
- * core), the only such CPU we had: KC 1024, MC 48. Each configuration in its own class loader, one
- * JVM, alternating product by product after 15 s of warm-up, 1024^3 on two threads: KC 256 93,
- * 512 105, 1024 111 GFLOPS (medians of 30; KC 256 fastest in 1 of 30 rounds); on one thread 54,
- * 60, 61; 64x256x576 on two 69, 73, 82. A depth block as deep as the whole product never
- * re-reads C, and with two cores busy C's tiles (rows 4 KB apart, out of the prefetchers' reach)
- * were what the threads waited for. The B micro-panel (64 KB) then streams from L2 instead of
- * sitting in L1, which cost nothing measurable; MC 48 keeps the A block (192 KB) in L2 (MC 24,
- * 48 and 144 were within noise of each other).
+ * <p><b>Blocking.</b> Loop order jc (NC) / pc (KC) / ic (MC) / jr (NR) / ir (MR): the B
+ * micro-panel (KC x NR) is reused by the MC/MR A micro-panels that stream past it from the A block
+ * (MC x KC, in L2). KC also sets how often C is re-read: once per depth block. Measured on three
+ * CPUs, each configuration alternating with the others in fresh JVMs or class loaders; override
+ * with {@code -Dautograd.gemm.kc/mc/nc} to re-tune on another CPU:
+ * <ul>
+ * <li>Zen 4 EPYC (the issue's CPU; AVX-512, 32 KB L1d, 1 MB L2 per core), 2 threads, medians of 5
+ * fresh JVMs: 1024^3 at KC 256 190, 512 203, 1024 211 GFLOPS; 64x256x576 at KC 256 (3 blocks of
+ * 192) 170, 288 171, 576 183; the ResNet-18 step at B=16 110 against 104 ms for KC 1024 (medians
+ * of 6, 20 s of warm-up each). MC 48 or 72 against 144 was within noise.
+ * <li>Zen 3 EPYC (AVX2, 32 KB L1d, 512 KB L2 per core), one JVM, alternating product by product
+ * after 15 s of warm-up, 1024^3 on two threads: KC 256 93, 512 105, 1024 111 GFLOPS (medians of
+ * 30; KC 256 fastest in 1 of 30 rounds); on one thread 54, 60, 61; 64x256x576 on two 69, 73, 82.
+ * MC 24, 48 and 144 were within noise of each other.
+ * <li>Sapphire Rapids (48 KB L1d, 2 MB L2 per core), 1024^3 on one thread with the machine shared
+ * (so +-10%): KC 128..512, MC 48..512, NC 512..4096 all within noise of each other (100-125 GFLOPS);
+ * jr-outer beat ir-outer by 5-10%; a 12-row tile was no better than 8.
+ * </ul>
+ * A depth block as deep as the whole product never re-reads C, and with two cores busy C's tiles
+ * (rows 4 KB apart, out of the prefetchers' reach) were what the threads waited for. The B
+ * micro-panel (128 KB at KC 1024 and 512 bits) then streams from L2 instead of sitting in L1, which
+ * cost nothing measurable; the A block (MC x KC: 576 KB at 512 bits, 192 KB below) stays in L2.
  *
  * <p><b>Packing.</b> A and B are always packed (A in column panels of MR, B in row panels of NR,
  * zero-padded at the edges; a convolution's B straight from its images, {@link ImageColumns}), whatever their transposition: every transpose combination is read
@@ -65,7 +69,7 @@ final class Gemm {
      */
     static final int MR = L >= 16 ? 8 : 6;
     static final int NR = 2 * L;
-    static final int KC = tuning("autograd.gemm.kc", L >= 16 ? 256 : 1024);
+    static final int KC = tuning("autograd.gemm.kc", 1024);
     static final int MC = tuning("autograd.gemm.mc", L >= 16 ? 144 : 48);
     static final int NC = tuning("autograd.gemm.nc", 1024);
     /** Below this n (and with A not transposed) the product is done as dot products. */
@@ -435,8 +439,8 @@ final class Gemm {
     }
 
     /**
-     * Depth blocks of equal size, at most KC: k = 576 runs as 2 x 288, not 256 + 256 + 64, which
-     * would pass over C a third time for a block too short to pay for it.
+     * Depth blocks of equal size, at most KC: at KC 1024, k = 1152 (ResNet-18's 3 x 3 x 128) runs as
+     * 2 x 576, not 1024 + 128, whose second pass over C would be for a block too short to pay for it.
      */
     static int kcStep(int k) {
         int depthBlocks = (k + KC - 1) / KC;
@@ -453,8 +457,8 @@ final class Gemm {
         float betaEff = firstDepth ? beta : 1f;
         boolean readC = !(firstDepth && beta == 0f);
         float[] tile = buffer(2, MR * NR);
-        // jr outer, ir inner: the B micro-panel (KC x NR: 32 KB at 512 bits, in L1; 64 KB below, in
-        // L2) is reused by all MC/MR A micro-panels, which stream from L2 (measured 5-10% faster
+        // jr outer, ir inner: the B micro-panel (KC x NR: up to 128 KB at 512 bits, 64 KB below, in
+        // L2) is reused by all MC/MR A micro-panels, which stream from L2 too (measured 5-10% faster
         // than ir outer at 512 bits)
         for (int jr = jFrom; jr < jTo; jr += NR) {
             int nr = Math.min(NR, jTo - jr);

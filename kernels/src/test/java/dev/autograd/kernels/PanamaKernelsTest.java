@@ -310,10 +310,9 @@ class PanamaKernelsTest {
             {1, 300, 70}, {300, 1, 70}, {7, 7, 1}, {129, 160, 300}, {40, 1100, 20}, {33, 65, 600},
             {4, 4608, 512}, {2, 1000, 33}, {3, 70, 9}, {4, 129, 0}, {512, 4608, 4}, {37, 100, 1}, {9, 33, 8},
             // past Gemm.SHARED_FLOPS with both sides past SHARED_MIN_SIDE: B panels packed once for all
-            // threads when not balanced; two NC blocks, two depth blocks; then the same products with a
-            // short side (strips)
+            // threads when not balanced; two NC blocks; then the same products with a short side (strips)
             {303, 707, 301}, {300, 1100, 260}, {203, 707, 301}, {150, 1100, 260},
-            // several depth blocks below 512 bits too (KC 1024 there): one thread or strips, and shared
+            // several depth blocks (KC 1024): one thread or strips, and shared
             {40, 70, 2100}, {300, 300, 1100},
             // a row times B^T; dot products up to 16 columns; row groups of the axpy path
             {1, 1000, 130}, {1, 40, 33}, {70, 16, 300}, {20, 12, 150}, {64, 9, 70}, {16, 300, 70}, {13, 200, 50},
