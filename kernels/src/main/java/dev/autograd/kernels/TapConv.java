@@ -19,12 +19,12 @@ import jdk.incubator.vector.FloatVector;
  * share their valid taps.
  * <ul>
  * <li>Forward, {@code out[o, row] = sum_k W[o, k] col[k, row]}: the class's columns of col over its
- * valid taps only, packed in panels of NR rows; five rows of W at a time broadcast straight from W,
+ * valid taps only, packed in panels of {@link #COLS} rows; {@link #FORWARD_ROWS} rows of W at a time broadcast straight from W,
  * which is neither copied nor transposed (a transposed copy of layer4's 9.4 MB weight was 38% of
  * the forward's time).
  * <li>Input gradient, {@code dcol[(c, tap), row] = sum_o W[o, (c, tap)] grad[o, row]}: per block of
  * channels, W's columns copied row by row (runs of 144 floats) to rows a constant apart; then tiles
- * of six (channel, valid tap) pairs of a class by NR of its rows, the pairs' weights broadcast from
+ * of {@link #W_ROWS} (channel, valid tap) pairs of a class by COLS of its rows, the pairs' weights broadcast from
  * the copy, each tile added into its pixels' channels. (Gathering W's columns tap by tap, 9 floats
  * apart, into B panels for {@link Gemm#kernel} took half of the input gradient's time.)
  * <li>Weight gradient, {@code dW_t[o, c] = sum grad[o, rows_t] x_t[rows_t, c]} tap by tap, the depth
@@ -185,18 +185,28 @@ final class TapConv {
     }
 
     /**
-     * Channels per block of the forward: a tile's five rows of W over a block, 12 KB, stay in L1
-     * while every class uses them.
+     * Channels per block of the forward: a tile's rows of W over a block (five: 12 KB; ten at 512
+     * bits: 23 KB) stay in L1 while every class uses them.
      */
     static final int SPAN_CHANNELS = Integer.getInteger("autograd.tapSpan", 64);
-    /** Rows of W per tile of the input gradient's kernel. */
-    static final int W_ROWS = 6;
     /**
-     * Rows of W per tile of the forward's kernel: 10 accumulators. With six (12), C2 kept four of
-     * them on the stack, a load and a store around every FMA; four rows (8) were slower than six
-     * (2.93 against 2.56 ms).
+     * Columns per panel of the forward and the input gradient: two vectors below 512 bits, one at
+     * 512 (16 columns either way above 128 bits). A class's rows are padded to whole panels, and
+     * ResNet-18's layer4 at batch 16 has classes of 16 rows (a corner's position in 16 images): in
+     * panels of 32 columns half of every tile was padding. At 512 bits the tiles are twice as tall
+     * instead ({@link #W_ROWS}, {@link #FORWARD_ROWS}: AVX-512 has 32 registers). The Zen 4's B=16
+     * training step: see the Kernels section of docs/performance.md.
      */
-    static final int FORWARD_ROWS = 5;
+    static final int COLS = L > 8 ? L : 2 * L;
+    /** Rows of W per tile of the input gradient's kernel: 12 accumulators ({@link #columnKernel}). */
+    static final int W_ROWS = L > 8 ? 12 : 6;
+    /**
+     * Rows of W per tile of the forward's kernel: 10 accumulators ({@link #wKernel}). Below 512 bits
+     * a row is two vectors: with six rows (12), C2 kept four of them on the stack on AVX2's 16
+     * registers, a load and a store around every FMA; four rows (8) were slower than six (2.93
+     * against 2.56 ms).
+     */
+    static final int FORWARD_ROWS = L > 8 ? 10 : 5;
     /** The channel stride of the weight as the forward's kernel reads it: a 3x3 kernel's taps. */
     static final int TAP_STRIDE = 9;
     /**
@@ -247,7 +257,7 @@ final class TapConv {
         int plane = plan.positions.length;
         int batch = plan.batch;
         int span = Math.max(1, Math.min(channels, SPAN_CHANNELS));
-        // B: class q's rows in panels of NR columns, panel i at bFrom[q] + i * depth_q * NR; inside
+        // B: class q's rows in panels of COLS columns, panel i at bFrom[q] + i * depth_q * COLS; inside
         // a panel, channel block by block, each block tap by tap (the class's valid taps), channel
         // by channel: the order in which wKernel walks them
         int[] columnFrom = Scratch.ints(COLUMN_STARTS, plan.classes + 1);
@@ -260,19 +270,19 @@ final class TapConv {
         }
         float[] b = Scratch.floats(B_PANELS, Math.toIntExact(bSize));
         int ldp = columns;
-        Parallel.forRange(columns / NR, 1, 1, (u0, u1) -> {
-            int[] base = Scratch.ints(ROW_BASES, NR);
-            int[] pixels = Scratch.ints(ROW_PIXELS, NR * taps);
+        Parallel.forRange(columns / COLS, 1, 1, (u0, u1) -> {
+            int[] base = Scratch.ints(ROW_BASES, COLS);
+            int[] pixels = Scratch.ints(ROW_PIXELS, COLS * taps);
             for (int unit = u0; unit < u1; unit++) {
-                int q = classOfColumn(columnFrom, plan.classes, unit * NR);
-                int first = unit * NR - columnFrom[q];
+                int q = classOfColumn(columnFrom, plan.classes, unit * COLS);
+                int first = unit * COLS - columnFrom[q];
                 int valid = plan.tapFrom[q + 1] - plan.tapFrom[q];
-                for (int i = 0; i < NR; i++) {
+                for (int i = 0; i < COLS; i++) {
                     int r = first + i;
                     base[i] = r < plan.rowCount[q] ? xOff + (r % batch) * channels * image : -1;
                     int p = r < plan.rowCount[q] ? plan.position(q, r) : 0;
                     for (int t = 0; t < valid; t++) {
-                        pixels[t * NR + i] = plan.pixel[p * taps + plan.validTaps[plan.tapFrom[q] + t]];
+                        pixels[t * COLS + i] = plan.pixel[p * taps + plan.validTaps[plan.tapFrom[q] + t]];
                     }
                 }
                 int at = bFrom[q] + first * channels * valid;
@@ -280,8 +290,8 @@ final class TapConv {
                     int cn = Math.min(span, channels - c0);
                     for (int t = 0; t < valid; t++) {
                         for (int c = c0; c < c0 + cn; c++) {
-                            for (int i = 0; i < NR; i++, at++) {
-                                b[at] = base[i] < 0 ? 0f : x[base[i] + c * image + pixels[t * NR + i]];
+                            for (int i = 0; i < COLS; i++, at++) {
+                                b[at] = base[i] < 0 ? 0f : x[base[i] + c * image + pixels[t * COLS + i]];
                             }
                         }
                     }
@@ -306,10 +316,10 @@ final class TapConv {
                     for (int q = 0; q < plan.classes; q++) {
                         int valid = plan.tapFrom[q + 1] - plan.tapFrom[q];
                         int depth = channels * valid;
-                        for (int col = columnFrom[q]; col < columnFrom[q + 1]; col += NR) {
+                        for (int col = columnFrom[q]; col < columnFrom[q + 1]; col += COLS) {
                             wKernel(wk, wkOff + row0 * ldw, ldw, rows, plan.validTaps, plan.tapFrom[q],
                                     valid, c0, cn, channels, b, bFrom[q] + (col - columnFrom[q]) * depth
-                                            + c0 * valid * NR, product, col, ldp, c0 > 0);
+                                            + c0 * valid * COLS, product, col, ldp, c0 > 0);
                         }
                     }
                 }
@@ -358,8 +368,8 @@ final class TapConv {
     }
 
     /**
-     * C[i, 0..NR) (+)= sum over the block's valid taps t and channels c of W[row i, (c, t)] x
-     * B[(t, c), 0..NR), for FORWARD_ROWS rows of W from {@code w[wRow0 ..]} (rows past {@code rows}
+     * C[i, 0..COLS) (+)= sum over the block's valid taps t and channels c of W[row i, (c, t)] x
+     * B[(t, c), 0..COLS), for FORWARD_ROWS rows of W from {@code w[wRow0 ..]} (rows past {@code rows}
      * read the last one again; their results land in C's spare rows). A's values are broadcast
      * straight from W's rows, so W is not transposed. Its channels are {@link #TAP_STRIDE} floats apart, a
      * constant: with the stride in a variable the forward of layer4 at batch 16 took 3.16 against
@@ -369,6 +379,11 @@ final class TapConv {
     private static void wKernel(float[] w, int wRow0, int ldw, int rows, int[] validTaps, int tapFrom, int valid,
                                 int c0, int cn, int channels, float[] bp, int bIdx, float[] c, int cIdx, int ldc,
                                 boolean accumulate) {
+        if (COLS == L) {
+            wKernel10(w, wRow0, ldw, rows, validTaps, tapFrom, valid, c0, cn, channels, bp, bIdx, c, cIdx, ldc,
+                    accumulate);
+            return;
+        }
         int r1 = wRow0 + Math.min(1, rows - 1) * ldw;
         int r2 = wRow0 + Math.min(2, rows - 1) * ldw;
         int r3 = wRow0 + Math.min(3, rows - 1) * ldw;
@@ -391,7 +406,7 @@ final class TapConv {
         int bi = bIdx;
         for (int t = 0; t < valid; t++) {
             int off = tapColumn(validTaps[tapFrom + t], 0, c0, channels);
-            for (int ch = 0; ch < cn; ch++, bi += NR) {
+            for (int ch = 0; ch < cn; ch++, bi += COLS) {
                 int a = off + ch * TAP_STRIDE;
                 FloatVector b0 = FloatVector.fromArray(S, bp, bi);
                 FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
@@ -425,6 +440,67 @@ final class TapConv {
         c41.intoArray(c, cIdx + 4 * ldc + L);
     }
 
+    /**
+     * {@link #wKernel} at 512 bits: ten rows of W by one vector of B's panel (16 columns), 10
+     * accumulators + 1 B vector + 1 broadcast of AVX-512's 32 registers.
+     */
+    private static void wKernel10(float[] w, int wRow0, int ldw, int rows, int[] validTaps, int tapFrom, int valid,
+                                  int c0, int cn, int channels, float[] bp, int bIdx, float[] c, int cIdx, int ldc,
+                                  boolean accumulate) {
+        int r1 = wRow0 + Math.min(1, rows - 1) * ldw;
+        int r2 = wRow0 + Math.min(2, rows - 1) * ldw;
+        int r3 = wRow0 + Math.min(3, rows - 1) * ldw;
+        int r4 = wRow0 + Math.min(4, rows - 1) * ldw;
+        int r5 = wRow0 + Math.min(5, rows - 1) * ldw;
+        int r6 = wRow0 + Math.min(6, rows - 1) * ldw;
+        int r7 = wRow0 + Math.min(7, rows - 1) * ldw;
+        int r8 = wRow0 + Math.min(8, rows - 1) * ldw;
+        int r9 = wRow0 + Math.min(9, rows - 1) * ldw;
+        FloatVector s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
+        if (accumulate) {
+            s0 = FloatVector.fromArray(S, c, cIdx);
+            s1 = FloatVector.fromArray(S, c, cIdx + ldc);
+            s2 = FloatVector.fromArray(S, c, cIdx + 2 * ldc);
+            s3 = FloatVector.fromArray(S, c, cIdx + 3 * ldc);
+            s4 = FloatVector.fromArray(S, c, cIdx + 4 * ldc);
+            s5 = FloatVector.fromArray(S, c, cIdx + 5 * ldc);
+            s6 = FloatVector.fromArray(S, c, cIdx + 6 * ldc);
+            s7 = FloatVector.fromArray(S, c, cIdx + 7 * ldc);
+            s8 = FloatVector.fromArray(S, c, cIdx + 8 * ldc);
+            s9 = FloatVector.fromArray(S, c, cIdx + 9 * ldc);
+        } else {
+            s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = s8 = s9 = FloatVector.zero(S);
+        }
+        int bi = bIdx;
+        for (int t = 0; t < valid; t++) {
+            int off = tapColumn(validTaps[tapFrom + t], 0, c0, channels);
+            for (int ch = 0; ch < cn; ch++, bi += COLS) {
+                int a = off + ch * TAP_STRIDE;
+                FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+                s0 = FloatVector.broadcast(S, w[wRow0 + a]).fma(b0, s0);
+                s1 = FloatVector.broadcast(S, w[r1 + a]).fma(b0, s1);
+                s2 = FloatVector.broadcast(S, w[r2 + a]).fma(b0, s2);
+                s3 = FloatVector.broadcast(S, w[r3 + a]).fma(b0, s3);
+                s4 = FloatVector.broadcast(S, w[r4 + a]).fma(b0, s4);
+                s5 = FloatVector.broadcast(S, w[r5 + a]).fma(b0, s5);
+                s6 = FloatVector.broadcast(S, w[r6 + a]).fma(b0, s6);
+                s7 = FloatVector.broadcast(S, w[r7 + a]).fma(b0, s7);
+                s8 = FloatVector.broadcast(S, w[r8 + a]).fma(b0, s8);
+                s9 = FloatVector.broadcast(S, w[r9 + a]).fma(b0, s9);
+            }
+        }
+        s0.intoArray(c, cIdx);
+        s1.intoArray(c, cIdx + ldc);
+        s2.intoArray(c, cIdx + 2 * ldc);
+        s3.intoArray(c, cIdx + 3 * ldc);
+        s4.intoArray(c, cIdx + 4 * ldc);
+        s5.intoArray(c, cIdx + 5 * ldc);
+        s6.intoArray(c, cIdx + 6 * ldc);
+        s7.intoArray(c, cIdx + 7 * ldc);
+        s8.intoArray(c, cIdx + 8 * ldc);
+        s9.intoArray(c, cIdx + 9 * ldc);
+    }
+
     /** {@link Kernels#conv2dTapsInputGrad}: grad [batch, outC, outH, outW]; adds into gx [batch, channels, height, width]. */
     static void inputGrad(Plan plan, float[] w, int wOff, int outC, float[] grad, int gOff, int channels, int height,
                           int width, float[] gx, int gxOff) {
@@ -433,27 +509,27 @@ final class TapConv {
         int image = height * width;
         int plane = plan.positions.length;
         int batch = plan.batch;
-        // B: grad over each class's rows (columns here), in panels of NR: the panel of column col at
-        // col * outC, row o at + o * NR
+        // B: grad over each class's rows (columns here), in panels of COLS: the panel of column col at
+        // col * outC, row o at + o * COLS
         int[] columnFrom = Scratch.ints(COLUMN_STARTS, plan.classes + 1);
         int columns = classColumns(plan, columnFrom);
         float[] b = Scratch.floats(B_PANELS, Math.multiplyExact(columns, outC));
-        Parallel.forRange(columns / NR, 1, 1, (u0, u1) -> {
+        Parallel.forRange(columns / COLS, 1, 1, (u0, u1) -> {
             for (int unit = u0; unit < u1; unit++) {
-                int q = classOfColumn(columnFrom, plan.classes, unit * NR);
-                int first = unit * NR - columnFrom[q];
-                int dst = unit * NR * outC;
-                for (int i = 0; i < NR; i++) {
+                int q = classOfColumn(columnFrom, plan.classes, unit * COLS);
+                int first = unit * COLS - columnFrom[q];
+                int dst = unit * COLS * outC;
+                for (int i = 0; i < COLS; i++) {
                     int r = first + i;
                     int src = r < plan.rowCount[q] ? gOff + (r % batch) * outC * plane + plan.position(q, r) : -1;
                     for (int o = 0; o < outC; o++) {
-                        b[dst + o * NR + i] = src < 0 ? 0f : grad[src + o * plane];
+                        b[dst + o * COLS + i] = src < 0 ? 0f : grad[src + o * plane];
                     }
                 }
             }
         });
         // blocks of channels: their columns of W copied to rows COLUMN_STRIDE apart, then per class
-        // tiles of six (channel, tap) pairs by NR columns, each added into its pixels' gradient. A
+        // tiles of W_ROWS (channel, tap) pairs by COLS columns, each added into its pixels' gradient. A
         // block's channels are its own, so the sums into gx run in one order on any thread count.
         int groups = (taps + TAP_STRIDE - 1) / TAP_STRIDE;
         int span = COLUMN_STRIDE / (groups * TAP_STRIDE);
@@ -461,7 +537,7 @@ final class TapConv {
         int tiles = 0;
         for (int q = 0; q < plan.classes; q++) {
             int pairs = (plan.tapFrom[q + 1] - plan.tapFrom[q]) * span;
-            tiles += (pairs + W_ROWS - 1) / W_ROWS * ((columnFrom[q + 1] - columnFrom[q]) / NR);
+            tiles += (pairs + W_ROWS - 1) / W_ROWS * ((columnFrom[q + 1] - columnFrom[q]) / COLS);
         }
         int tileCount = tiles;
         // each column's image (its offset in gx), then each column's output position
@@ -475,13 +551,13 @@ final class TapConv {
         }
         Parallel.forRange(blocks, 1, 1, (k0, k1) -> {
             float[] cols = Scratch.floats(PANEL, outC * COLUMN_STRIDE);
-            float[] acc = Scratch.floats(PRODUCT, tileCount * W_ROWS * NR);
+            float[] acc = Scratch.floats(PRODUCT, tileCount * W_ROWS * COLS);
             int[] pair = Scratch.ints(ROW_BASES, tileCount * TILE_INTS);
             for (int blk = k0; blk < k1; blk++) {
                 int c0 = blk * span;
                 int cn = Math.min(span, channels - c0);
                 copyColumns(w, wOff + c0 * taps, k, outC, cn, taps, span, cols);
-                // each tile's six pairs once per block (their columns in the copy, their taps)
+                // each tile's W_ROWS pairs once per block (their columns in the copy, their taps)
                 int made = 0;
                 for (int q = 0; q < plan.classes; q++) {
                     int pairs = (plan.tapFrom[q + 1] - plan.tapFrom[q]) * cn;
@@ -498,9 +574,9 @@ final class TapConv {
                     for (int q = 0; q < plan.classes; q++) {
                         int pairs = (plan.tapFrom[q + 1] - plan.tapFrom[q]) * cn;
                         for (int e0 = 0; e0 < pairs; e0 += W_ROWS, tile++) {
-                            for (int col = columnFrom[q]; col < columnFrom[q + 1]; col += NR, at += W_ROWS * NR) {
+                            for (int col = columnFrom[q]; col < columnFrom[q + 1]; col += COLS, at += W_ROWS * COLS) {
                                 columnKernel(cols, o0 * COLUMN_STRIDE, pair, tile * TILE_INTS, b,
-                                        col * outC + o0 * NR, kc, acc, at, o0 > 0);
+                                        col * outC + o0 * COLS, kc, acc, at, o0 > 0);
                             }
                         }
                     }
@@ -512,14 +588,14 @@ final class TapConv {
                     int valid = plan.tapFrom[q + 1] - plan.tapFrom[q];
                     for (int e0 = 0; e0 < valid * cn; e0 += W_ROWS, tile++) {
                         int count = Math.min(W_ROWS, valid * cn - e0);
-                        for (int col = columnFrom[q]; col < columnFrom[q + 1]; col += NR, at += W_ROWS * NR) {
-                            int rows = Math.min(NR, plan.rowCount[q] - (col - columnFrom[q]));
+                        for (int col = columnFrom[q]; col < columnFrom[q + 1]; col += COLS, at += W_ROWS * COLS) {
+                            int rows = Math.min(COLS, plan.rowCount[q] - (col - columnFrom[q]));
                             for (int i = 0; i < count; i++) {
                                 int c = c0 + (e0 + i) / valid;
                                 int t = pair[tile * TILE_INTS + W_ROWS + i];
                                 for (int j = 0; j < rows; j++) {
                                     int pixel = plan.pixel[columnAt[columns + col + j] * taps + t];
-                                    gx[columnAt[col + j] + c * image + pixel] += acc[at + i * NR + j];
+                                    gx[columnAt[col + j] + c * image + pixel] += acc[at + i * COLS + j];
                                 }
                             }
                         }
@@ -564,24 +640,28 @@ final class TapConv {
         }
     }
 
-    /** Each class's columns from columnFrom[q], rounded up to whole NR panels; returns their total. */
+    /** Each class's columns from columnFrom[q], rounded up to whole COLS panels; returns their total. */
     private static int classColumns(Plan plan, int[] columnFrom) {
         int columns = 0;
         for (int q = 0; q < plan.classes; q++) {
             columnFrom[q] = columns;
-            columns += (plan.rowCount[q] + NR - 1) / NR * NR;
+            columns += (plan.rowCount[q] + COLS - 1) / COLS * COLS;
         }
         columnFrom[plan.classes] = columns;
         return columns;
     }
 
     /**
-     * {@code tile[i, 0..NR) (+)= sum_p cols[p, pair[i]] x bp[bIdx + p*NR ..]}, p below kc, for six
+     * {@code tile[i, 0..COLS) (+)= sum_p cols[p, pair[i]] x bp[bIdx + p*COLS ..]}, p below kc, for W_ROWS
      * columns of the block copy of W from row {@code cols[from]} (rows {@link #COLUMN_STRIDE} apart, a
-     * constant, so the loop keeps no bounds checks); the tile at {@code tile[at ..]}, rows NR apart.
+     * constant, so the loop keeps no bounds checks); the tile at {@code tile[at ..]}, rows COLS apart.
      */
     private static void columnKernel(float[] cols, int from, int[] pair, int pairAt, float[] bp, int bIdx, int kc,
                                      float[] tile, int at, boolean accumulate) {
+        if (COLS == L) {
+            columnKernel12(cols, from, pair, pairAt, bp, bIdx, kc, tile, at, accumulate);
+            return;
+        }
         int a0 = from + pair[pairAt];
         int a1 = from + pair[pairAt + 1];
         int a2 = from + pair[pairAt + 2];
@@ -592,22 +672,22 @@ final class TapConv {
         if (accumulate) {
             c00 = FloatVector.fromArray(S, tile, at);
             c01 = FloatVector.fromArray(S, tile, at + L);
-            c10 = FloatVector.fromArray(S, tile, at + NR);
-            c11 = FloatVector.fromArray(S, tile, at + NR + L);
-            c20 = FloatVector.fromArray(S, tile, at + 2 * NR);
-            c21 = FloatVector.fromArray(S, tile, at + 2 * NR + L);
-            c30 = FloatVector.fromArray(S, tile, at + 3 * NR);
-            c31 = FloatVector.fromArray(S, tile, at + 3 * NR + L);
-            c40 = FloatVector.fromArray(S, tile, at + 4 * NR);
-            c41 = FloatVector.fromArray(S, tile, at + 4 * NR + L);
-            c50 = FloatVector.fromArray(S, tile, at + 5 * NR);
-            c51 = FloatVector.fromArray(S, tile, at + 5 * NR + L);
+            c10 = FloatVector.fromArray(S, tile, at + COLS);
+            c11 = FloatVector.fromArray(S, tile, at + COLS + L);
+            c20 = FloatVector.fromArray(S, tile, at + 2 * COLS);
+            c21 = FloatVector.fromArray(S, tile, at + 2 * COLS + L);
+            c30 = FloatVector.fromArray(S, tile, at + 3 * COLS);
+            c31 = FloatVector.fromArray(S, tile, at + 3 * COLS + L);
+            c40 = FloatVector.fromArray(S, tile, at + 4 * COLS);
+            c41 = FloatVector.fromArray(S, tile, at + 4 * COLS + L);
+            c50 = FloatVector.fromArray(S, tile, at + 5 * COLS);
+            c51 = FloatVector.fromArray(S, tile, at + 5 * COLS + L);
         } else {
             c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = FloatVector.zero(S);
         }
         for (int p = 0; p < kc; p++) {
             int row = p * COLUMN_STRIDE;
-            int bi = bIdx + p * NR;
+            int bi = bIdx + p * COLS;
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
             FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
             FloatVector av;
@@ -632,16 +712,81 @@ final class TapConv {
         }
         c00.intoArray(tile, at);
         c01.intoArray(tile, at + L);
-        c10.intoArray(tile, at + NR);
-        c11.intoArray(tile, at + NR + L);
-        c20.intoArray(tile, at + 2 * NR);
-        c21.intoArray(tile, at + 2 * NR + L);
-        c30.intoArray(tile, at + 3 * NR);
-        c31.intoArray(tile, at + 3 * NR + L);
-        c40.intoArray(tile, at + 4 * NR);
-        c41.intoArray(tile, at + 4 * NR + L);
-        c50.intoArray(tile, at + 5 * NR);
-        c51.intoArray(tile, at + 5 * NR + L);
+        c10.intoArray(tile, at + COLS);
+        c11.intoArray(tile, at + COLS + L);
+        c20.intoArray(tile, at + 2 * COLS);
+        c21.intoArray(tile, at + 2 * COLS + L);
+        c30.intoArray(tile, at + 3 * COLS);
+        c31.intoArray(tile, at + 3 * COLS + L);
+        c40.intoArray(tile, at + 4 * COLS);
+        c41.intoArray(tile, at + 4 * COLS + L);
+        c50.intoArray(tile, at + 5 * COLS);
+        c51.intoArray(tile, at + 5 * COLS + L);
+    }
+
+    /**
+     * {@link #columnKernel} at 512 bits: twelve columns of the copy by one vector of B's panel (16
+     * columns), 12 accumulators + 1 B vector + 1 broadcast of AVX-512's 32 registers.
+     */
+    private static void columnKernel12(float[] cols, int from, int[] pair, int pairAt, float[] bp, int bIdx, int kc,
+                                       float[] tile, int at, boolean accumulate) {
+        int a0 = from + pair[pairAt];
+        int a1 = from + pair[pairAt + 1];
+        int a2 = from + pair[pairAt + 2];
+        int a3 = from + pair[pairAt + 3];
+        int a4 = from + pair[pairAt + 4];
+        int a5 = from + pair[pairAt + 5];
+        int a6 = from + pair[pairAt + 6];
+        int a7 = from + pair[pairAt + 7];
+        int a8 = from + pair[pairAt + 8];
+        int a9 = from + pair[pairAt + 9];
+        int a10 = from + pair[pairAt + 10];
+        int a11 = from + pair[pairAt + 11];
+        FloatVector s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+        if (accumulate) {
+            s0 = FloatVector.fromArray(S, tile, at);
+            s1 = FloatVector.fromArray(S, tile, at + COLS);
+            s2 = FloatVector.fromArray(S, tile, at + 2 * COLS);
+            s3 = FloatVector.fromArray(S, tile, at + 3 * COLS);
+            s4 = FloatVector.fromArray(S, tile, at + 4 * COLS);
+            s5 = FloatVector.fromArray(S, tile, at + 5 * COLS);
+            s6 = FloatVector.fromArray(S, tile, at + 6 * COLS);
+            s7 = FloatVector.fromArray(S, tile, at + 7 * COLS);
+            s8 = FloatVector.fromArray(S, tile, at + 8 * COLS);
+            s9 = FloatVector.fromArray(S, tile, at + 9 * COLS);
+            s10 = FloatVector.fromArray(S, tile, at + 10 * COLS);
+            s11 = FloatVector.fromArray(S, tile, at + 11 * COLS);
+        } else {
+            s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = s8 = s9 = s10 = s11 = FloatVector.zero(S);
+        }
+        for (int p = 0; p < kc; p++) {
+            int row = p * COLUMN_STRIDE;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bIdx + p * COLS);
+            s0 = FloatVector.broadcast(S, cols[a0 + row]).fma(b0, s0);
+            s1 = FloatVector.broadcast(S, cols[a1 + row]).fma(b0, s1);
+            s2 = FloatVector.broadcast(S, cols[a2 + row]).fma(b0, s2);
+            s3 = FloatVector.broadcast(S, cols[a3 + row]).fma(b0, s3);
+            s4 = FloatVector.broadcast(S, cols[a4 + row]).fma(b0, s4);
+            s5 = FloatVector.broadcast(S, cols[a5 + row]).fma(b0, s5);
+            s6 = FloatVector.broadcast(S, cols[a6 + row]).fma(b0, s6);
+            s7 = FloatVector.broadcast(S, cols[a7 + row]).fma(b0, s7);
+            s8 = FloatVector.broadcast(S, cols[a8 + row]).fma(b0, s8);
+            s9 = FloatVector.broadcast(S, cols[a9 + row]).fma(b0, s9);
+            s10 = FloatVector.broadcast(S, cols[a10 + row]).fma(b0, s10);
+            s11 = FloatVector.broadcast(S, cols[a11 + row]).fma(b0, s11);
+        }
+        s0.intoArray(tile, at);
+        s1.intoArray(tile, at + COLS);
+        s2.intoArray(tile, at + 2 * COLS);
+        s3.intoArray(tile, at + 3 * COLS);
+        s4.intoArray(tile, at + 4 * COLS);
+        s5.intoArray(tile, at + 5 * COLS);
+        s6.intoArray(tile, at + 6 * COLS);
+        s7.intoArray(tile, at + 7 * COLS);
+        s8.intoArray(tile, at + 8 * COLS);
+        s9.intoArray(tile, at + 9 * COLS);
+        s10.intoArray(tile, at + 10 * COLS);
+        s11.intoArray(tile, at + 11 * COLS);
     }
 
     /**
