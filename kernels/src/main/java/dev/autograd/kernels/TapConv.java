@@ -19,13 +19,13 @@ import jdk.incubator.vector.FloatVector;
  * share their valid taps.
  * <ul>
  * <li>Forward, {@code out[o, row] = sum_k W[o, k] col[k, row]}: the class's columns of col over its
- * valid taps only, packed in panels of {@link #COLS} rows; {@link #FORWARD_ROWS} rows of W at a time broadcast straight from W,
- * which is neither copied nor transposed (a transposed copy of layer4's 9.4 MB weight was 38% of
- * the forward's time).
+ * valid taps only, packed in panels of {@link #COLS} rows; {@link #FORWARD_ROWS} rows of W at a time
+ * broadcast straight from W, which is neither copied nor transposed (a transposed copy of layer4's
+ * 9.4 MB weight was 38% of the forward's time).
  * <li>Input gradient, {@code dcol[(c, tap), row] = sum_o W[o, (c, tap)] grad[o, row]}: per block of
  * channels, W's columns copied row by row (runs of 144 floats) to rows a constant apart; then tiles
- * of {@link #W_ROWS} (channel, valid tap) pairs of a class by COLS of its rows, the pairs' weights broadcast from
- * the copy, each tile added into its pixels' channels. (Gathering W's columns tap by tap, 9 floats
+ * of {@link #W_ROWS} (channel, valid tap) pairs of a class by COLS of its rows, the pairs' weights
+ * broadcast from the copy, each tile added into its pixels' channels. (Gathering W's columns tap by tap, 9 floats
  * apart, into B panels for {@link Gemm#kernel} took half of the input gradient's time.)
  * <li>Weight gradient, {@code dW_t[o, c] = sum grad[o, rows_t] x_t[rows_t, c]} tap by tap, the depth
  * only the rows where tap t is inside the image, its products interleaved into dW's rows (taps
