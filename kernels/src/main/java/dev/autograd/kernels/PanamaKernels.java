@@ -1235,9 +1235,9 @@ public class PanamaKernels extends ScalarKernels {
      */
     static final int GATHER_MAX_PLANE = Integer.getInteger("autograd.im2col.gatherMaxPlane", 8192);
     /**
-     * col2im gathers and scatters ({@link #col2imGathered}) only for output rows at most this wide:
-     * a 16-lane scatter costs about as much as 16 scalar adds, so longer runs are added as vectors
-     * ({@link #col2imRuns}): 16 images of 32x32 took 3.9 ms as runs, 4.5-5.8 ms scattered.
+     * col2im adds element by element through a table ({@link #col2imGathered}) only for output rows
+     * at most this wide; longer runs are added as vectors ({@link #col2imRuns}): 16 images of 32x32
+     * took 3.9 ms as runs, 4.5-5.8 ms scattered.
      */
     static final int SCATTER_MAX_WIDTH = 16;
 
@@ -1934,7 +1934,7 @@ public class PanamaKernels extends ScalarKernels {
 
     /**
      * Small images: one channel of a chunk of images is copied into the padded buffer, each row of col
-     * is gathered, added and scattered back (within a row no two columns meet the same element),
+     * is added element by element through the table (within a row no two columns meet the same element),
      * and the interior is copied back: each element gets x + its additions in row order, as in
      * the reference.
      */
@@ -1952,13 +1952,9 @@ public class PanamaKernels extends ScalarKernels {
                     for (int kj = 0; kj < g.kW(); kj++) {
                         int src = colOffset + ((c * g.kH() + ki) * g.kW() + kj) * ldCol + b0 * g.plane();
                         int off = g.tapOffset(ki, kj);
-                        int j = 0;
-                        // a gather, add and scatter per L columns, where the hardware scatters
-                        for (int bound = Winograd.SCATTERS ? n - L : -1; j <= bound; j += L) {
-                            FloatVector.fromArray(S, xp, off, table, j).add(FloatVector.fromArray(S, col, src + j))
-                                    .intoArray(xp, off, table, j);
-                        }
-                        for (; j < n; j++) {
+                        // element by element: the Zen 4's AVX-512 scatters were slower than stores
+                        // (see Winograd.scatterStaged), and AVX2 has none
+                        for (int j = 0; j < n; j++) {
                             xp[off + table[j]] += col[src + j];
                         }
                     }

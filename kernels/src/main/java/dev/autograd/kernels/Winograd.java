@@ -142,15 +142,6 @@ final class Winograd {
     static final int SCATTER_STAGE = 72 * L;
 
     /**
-     * Whether an index-mapped store ({@code intoArray} with an index map) is one instruction: AVX-512
-     * has scatters, AVX2 has none, and there the Vector API stores lane by lane in Java, through a
-     * lambda per lane. On a Zen 3 (AVX2) those fallbacks were 4.4% of the B=16 step's samples (JFR),
-     * in the Winograd outputs, their input and weight gradients and col2im; a plain loop over the
-     * lanes replaces them there.
-     */
-    static final boolean SCATTERS = L >= 16;
-
-    /**
      * The calling thread's staging array for one transform: 72 vectors (a transform's operands and
      * its intermediate rows; F(4x4, 3x3)'s input transform uses them all), then four at
      * {@link #SCATTER_STAGE} for the output transforms' scatters. Each task takes it once; no
@@ -276,21 +267,11 @@ final class Winograd {
 
     /** The staged taps into {@code dw[at + 9*l + k]}: beta times what is there (not read when beta is 0) plus the tap. */
     static void scatterKernels(float[] st, float beta, float[] dw, int at) {
-        if (!SCATTERS) {
-            for (int k = 0; k < 9; k++) {
-                for (int l = 0; l < L; l++) {
-                    int to = at + k + 9 * l;
-                    dw[to] = beta != 0f ? dw[to] * beta + st[k * L + l] : st[k * L + l];
-                }
-            }
-            return;
-        }
         for (int k = 0; k < 9; k++) {
-            FloatVector r = FloatVector.fromArray(S, st, k * L);
-            if (beta != 0f) {
-                r = FloatVector.fromArray(S, dw, at + k, NINES, 0).mul(beta).add(r);
+            for (int l = 0; l < L; l++) {
+                int to = at + k + 9 * l;
+                dw[to] = beta != 0f ? dw[to] * beta + st[k * L + l] : st[k * L + l];
             }
-            r.intoArray(dw, at + k, NINES, 0);
         }
     }
 
@@ -461,28 +442,27 @@ final class Winograd {
      */
     static void scatterAddWindows(float[] st, float[] gp, int base, int[] window, int[] offsets,
                                   int t, int tiles) {
-        if (!SCATTERS) {
-            int lanes = Math.min(L, tiles - t);
-            for (int k = 0; k < window.length; k++) {
-                int to = base + window[k];
-                for (int l = 0; l < lanes; l++) {
-                    gp[to + offsets[t + l]] += st[k * L + l];
-                }
-            }
-            return;
-        }
-        VectorMask<Float> m = S.indexInRange(t, tiles);
+        int lanes = Math.min(L, tiles - t);
         for (int k = 0; k < window.length; k++) {
             int to = base + window[k];
-            FloatVector.fromArray(S, gp, to, offsets, t, m).add(FloatVector.fromArray(S, st, k * L)).intoArray(gp, to, offsets, t, m);
+            for (int l = 0; l < lanes; l++) {
+                gp[to + offsets[t + l]] += st[k * L + l];
+            }
         }
     }
 
     /**
      * {@code dst[at + r + offsets[t + l]] = st[SCATTER_STAGE + r*L + l]} for r < rows and the lanes l
-     * below {@code tiles - t}: the output transforms' scatter where the hardware has none
-     * ({@link #SCATTERS}). The rows are staged first, so no vector or mask crosses a call (C2 does
-     * not inline into the output transforms' bodies, and boxed what it was passed: 16 MB a B=16 step).
+     * below {@code tiles - t}: the output transforms' scatter, element by element. The rows are
+     * staged first, so no vector or mask crosses a call (C2 does not inline into the output
+     * transforms' bodies, and boxed what it was passed: 16 MB a B=16 step).
+     *
+     * <p>No index-mapped stores ({@code intoArray} with an index map) anywhere in the kernels: AVX2
+     * has no scatter, and the Vector API then stores lane by lane in Java through a lambda per lane
+     * (4.4% of a B=16 step's samples on a Zen 3); AVX-512 has one, but the Zen 4's was slower than
+     * these loops. Layer1-3's 3x3 convolutions of the B=16 step (Winograd), 2 runs each alternating:
+     * forward 18.9 and 19.8 ms with scatters, 16.7 and 16.1 without; backward 34.9 and 33.3 against
+     * 29.9 and 28.4 (the same goes for this class's weight and input gradients and col2im).
      */
     static void scatterStaged(float[] st, int rows, float[] dst, int at, int[] offsets, int t, int tiles) {
         int lanes = Math.min(L, tiles - t);
@@ -543,14 +523,9 @@ final class Winograd {
                         int row = base + i * planeW;
                         FloatVector y0 = a.add(b).add(c);
                         FloatVector y1 = b.sub(c).sub(d);
-                        if (SCATTERS) {
-                            y0.intoArray(dst, row, offsets, t, m);
-                            y1.intoArray(dst, row + 1, offsets, t, m);
-                        } else {
-                            y0.intoArray(st, SCATTER_STAGE);
-                            y1.intoArray(st, SCATTER_STAGE + L);
-                            scatterStaged(st, 2, dst, row, offsets, t, tiles);
-                        }
+                        y0.intoArray(st, SCATTER_STAGE);
+                        y1.intoArray(st, SCATTER_STAGE + L);
+                        scatterStaged(st, 2, dst, row, offsets, t, tiles);
                     }
                 }
             }

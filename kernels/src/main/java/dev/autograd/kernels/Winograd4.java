@@ -352,19 +352,12 @@ final class Winograd4 {
                         FloatVector y1 = d12.add(d34.mul(2f));
                         FloatVector y2 = s12.add(s34.mul(4f));
                         FloatVector y3 = d12.add(d34.mul(8f)).add(m5);
-                        if (Winograd.SCATTERS) {
-                            y0.intoArray(dst, row, offsets, t, m);
-                            y1.intoArray(dst, row + 1, offsets, t, m);
-                            y2.intoArray(dst, row + 2, offsets, t, m);
-                            y3.intoArray(dst, row + 3, offsets, t, m);
-                        } else {
-                            int staged = Winograd.SCATTER_STAGE;
-                            y0.intoArray(st, staged);
-                            y1.intoArray(st, staged + L);
-                            y2.intoArray(st, staged + 2 * L);
-                            y3.intoArray(st, staged + 3 * L);
-                            Winograd.scatterStaged(st, 4, dst, row, offsets, t, tiles);
-                        }
+                        int staged = Winograd.SCATTER_STAGE;
+                        y0.intoArray(st, staged);
+                        y1.intoArray(st, staged + L);
+                        y2.intoArray(st, staged + 2 * L);
+                        y3.intoArray(st, staged + 3 * L);
+                        Winograd.scatterStaged(st, 4, dst, row, offsets, t, tiles);
                     }
                 }
             }
