@@ -460,9 +460,9 @@ final class Winograd {
      * <p>No index-mapped stores ({@code intoArray} with an index map) anywhere in the kernels: AVX2
      * has no scatter, and the Vector API then stores lane by lane in Java through a lambda per lane
      * (4.4% of a B=16 step's samples on a Zen 3); AVX-512 has one, but the Zen 4's was slower than
-     * these loops. Layer1-3's 3x3 convolutions of the B=16 step (Winograd), 2 runs each alternating:
-     * forward 18.9 and 19.8 ms with scatters, 16.7 and 16.1 without; backward 34.9 and 33.3 against
-     * 29.9 and 28.4 (the same goes for this class's weight and input gradients and col2im).
+     * these loops. Layer1-3's 3x3 convolutions of the B=16 step (Winograd, and two of stride 2 by
+     * GEMM and col2im: every such store), 2 runs each, alternating: forward 18.9 and 19.8 ms with
+     * scatters, 16.7 and 16.1 without; backward 34.9 and 33.3 against 29.9 and 28.4.
      */
     static void scatterStaged(float[] st, int rows, float[] dst, int at, int[] offsets, int t, int tiles) {
         int lanes = Math.min(L, tiles - t);
