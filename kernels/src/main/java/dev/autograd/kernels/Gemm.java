@@ -24,8 +24,9 @@ import jdk.incubator.vector.VectorMask;
  * <ul>
  * <li>Zen 4 EPYC (the issue's CPU; AVX-512, 32 KB L1d, 1 MB L2 per core), 2 threads, medians of 5
  * fresh JVMs: 1024^3 at KC 256 190, 512 203, 1024 211 GFLOPS; 64x256x576 at KC 256 (3 blocks of
- * 192) 170, 288 171, 576 183; the ResNet-18 step at B=16 110 against 104 ms for KC 1024 (medians
- * of 6, 20 s of warm-up each). MC 48 or 72 against 144 was within noise.
+ * 192) 170, 288 171, 576 183; the ResNet-18 training step at B=16 took 110 ms at KC 256 and 104 at
+ * KC 1024 (medians of 6, 20 s of warm-up each). MC 48 (at KC 1024) and 72 (at KC 512) were within
+ * noise of MC 144.
  * <li>Zen 3 EPYC (AVX2, 32 KB L1d, 512 KB L2 per core), one JVM, alternating product by product
  * after 15 s of warm-up, 1024^3 on two threads: KC 256 93, 512 105, 1024 111 GFLOPS (medians of
  * 30; KC 256 fastest in 1 of 30 rounds); on one thread 54, 60, 61; 64x256x576 on two 69, 73, 82.
