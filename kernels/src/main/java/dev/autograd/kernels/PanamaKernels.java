@@ -33,6 +33,19 @@ public class PanamaKernels extends ScalarKernels {
     /** The int species with as many lanes (argmax). */
     static final VectorSpecies<Integer> SI = VectorSpecies.of(int.class, S.vectorShape());
     static final int L = S.length();
+    /**
+     * The species of the same-shape binary loops ({@code add}, {@code sub}, {@code mul}, {@code div}):
+     * at most 256 bits. Over operands from memory the Zen 4 moves more bytes with 256-bit loads than
+     * with 512-bit ones: {@code add} over 32M floats, C with intrinsics, 256 against 512 bits, 6 of 6
+     * pairs 5-12% faster on 1 and 2 threads; these loops at 256 bits, {@code bench add}, 6 of 8
+     * alternating rounds faster on each of 1 and 2 threads (medians 19.6 against 18.7 GB/s and 33.8
+     * against 28.4). Its loops only load, apply one lanewise operator and store: with the other
+     * kernels at 512 bits, LogCompilation of the training step showed no class-check trap and the
+     * step kept its time (a second shape inside the tap-class kernels had made every kernel slower;
+     * see docs/performance.md). On AVX2 and below it is {@link #S}.
+     */
+    static final VectorSpecies<Float> SB = S.vectorBitSize() > 256 ? FloatVector.SPECIES_256 : S;
+    static final int LB = SB.length();
 
     /**
      * Elementwise jobs below this many elements stay on the calling thread. 1 << 16 dates from a
@@ -357,22 +370,22 @@ public class PanamaKernels extends ScalarKernels {
         }
     }
 
-    // One loop per operator (constant operator, see above); two vectors per iteration halve the
-    // loop overhead (the iterations are independent: no chain to break), then one vector, then a
-    // scalar tail of fewer than one vector.
+    // One loop per operator (constant operator, see above), on SB's vectors; two vectors per
+    // iteration halve the loop overhead (the iterations are independent: no chain to break), then
+    // one vector, then a scalar tail of fewer than one vector.
 
     private static void add(float[] a, int ao, float[] b, int bo, float[] out, int oo, int n) {
         int i = 0;
-        int bound2 = n - n % (2 * L);
-        for (; i < bound2; i += 2 * L) {
-            FloatVector x0 = FloatVector.fromArray(S, a, ao + i);
-            FloatVector x1 = FloatVector.fromArray(S, a, ao + i + L);
-            x0.add(FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
-            x1.add(FloatVector.fromArray(S, b, bo + i + L)).intoArray(out, oo + i + L);
+        int bound2 = n - n % (2 * LB);
+        for (; i < bound2; i += 2 * LB) {
+            FloatVector x0 = FloatVector.fromArray(SB, a, ao + i);
+            FloatVector x1 = FloatVector.fromArray(SB, a, ao + i + LB);
+            x0.add(FloatVector.fromArray(SB, b, bo + i)).intoArray(out, oo + i);
+            x1.add(FloatVector.fromArray(SB, b, bo + i + LB)).intoArray(out, oo + i + LB);
         }
-        int bound = S.loopBound(n);
-        for (; i < bound; i += L) {
-            FloatVector.fromArray(S, a, ao + i).add(FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
+        int bound = SB.loopBound(n);
+        for (; i < bound; i += LB) {
+            FloatVector.fromArray(SB, a, ao + i).add(FloatVector.fromArray(SB, b, bo + i)).intoArray(out, oo + i);
         }
         for (; i < n; i++) {
             out[oo + i] = apply(Binary.ADD, a[ao + i], b[bo + i]);
@@ -381,16 +394,16 @@ public class PanamaKernels extends ScalarKernels {
 
     private static void sub(float[] a, int ao, float[] b, int bo, float[] out, int oo, int n) {
         int i = 0;
-        int bound2 = n - n % (2 * L);
-        for (; i < bound2; i += 2 * L) {
-            FloatVector x0 = FloatVector.fromArray(S, a, ao + i);
-            FloatVector x1 = FloatVector.fromArray(S, a, ao + i + L);
-            x0.sub(FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
-            x1.sub(FloatVector.fromArray(S, b, bo + i + L)).intoArray(out, oo + i + L);
+        int bound2 = n - n % (2 * LB);
+        for (; i < bound2; i += 2 * LB) {
+            FloatVector x0 = FloatVector.fromArray(SB, a, ao + i);
+            FloatVector x1 = FloatVector.fromArray(SB, a, ao + i + LB);
+            x0.sub(FloatVector.fromArray(SB, b, bo + i)).intoArray(out, oo + i);
+            x1.sub(FloatVector.fromArray(SB, b, bo + i + LB)).intoArray(out, oo + i + LB);
         }
-        int bound = S.loopBound(n);
-        for (; i < bound; i += L) {
-            FloatVector.fromArray(S, a, ao + i).sub(FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
+        int bound = SB.loopBound(n);
+        for (; i < bound; i += LB) {
+            FloatVector.fromArray(SB, a, ao + i).sub(FloatVector.fromArray(SB, b, bo + i)).intoArray(out, oo + i);
         }
         for (; i < n; i++) {
             out[oo + i] = apply(Binary.SUB, a[ao + i], b[bo + i]);
@@ -399,16 +412,16 @@ public class PanamaKernels extends ScalarKernels {
 
     private static void mul(float[] a, int ao, float[] b, int bo, float[] out, int oo, int n) {
         int i = 0;
-        int bound2 = n - n % (2 * L);
-        for (; i < bound2; i += 2 * L) {
-            FloatVector x0 = FloatVector.fromArray(S, a, ao + i);
-            FloatVector x1 = FloatVector.fromArray(S, a, ao + i + L);
-            x0.mul(FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
-            x1.mul(FloatVector.fromArray(S, b, bo + i + L)).intoArray(out, oo + i + L);
+        int bound2 = n - n % (2 * LB);
+        for (; i < bound2; i += 2 * LB) {
+            FloatVector x0 = FloatVector.fromArray(SB, a, ao + i);
+            FloatVector x1 = FloatVector.fromArray(SB, a, ao + i + LB);
+            x0.mul(FloatVector.fromArray(SB, b, bo + i)).intoArray(out, oo + i);
+            x1.mul(FloatVector.fromArray(SB, b, bo + i + LB)).intoArray(out, oo + i + LB);
         }
-        int bound = S.loopBound(n);
-        for (; i < bound; i += L) {
-            FloatVector.fromArray(S, a, ao + i).mul(FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
+        int bound = SB.loopBound(n);
+        for (; i < bound; i += LB) {
+            FloatVector.fromArray(SB, a, ao + i).mul(FloatVector.fromArray(SB, b, bo + i)).intoArray(out, oo + i);
         }
         for (; i < n; i++) {
             out[oo + i] = apply(Binary.MUL, a[ao + i], b[bo + i]);
@@ -417,16 +430,16 @@ public class PanamaKernels extends ScalarKernels {
 
     private static void div(float[] a, int ao, float[] b, int bo, float[] out, int oo, int n) {
         int i = 0;
-        int bound2 = n - n % (2 * L);
-        for (; i < bound2; i += 2 * L) {
-            FloatVector x0 = FloatVector.fromArray(S, a, ao + i);
-            FloatVector x1 = FloatVector.fromArray(S, a, ao + i + L);
-            x0.div(FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
-            x1.div(FloatVector.fromArray(S, b, bo + i + L)).intoArray(out, oo + i + L);
+        int bound2 = n - n % (2 * LB);
+        for (; i < bound2; i += 2 * LB) {
+            FloatVector x0 = FloatVector.fromArray(SB, a, ao + i);
+            FloatVector x1 = FloatVector.fromArray(SB, a, ao + i + LB);
+            x0.div(FloatVector.fromArray(SB, b, bo + i)).intoArray(out, oo + i);
+            x1.div(FloatVector.fromArray(SB, b, bo + i + LB)).intoArray(out, oo + i + LB);
         }
-        int bound = S.loopBound(n);
-        for (; i < bound; i += L) {
-            FloatVector.fromArray(S, a, ao + i).div(FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
+        int bound = SB.loopBound(n);
+        for (; i < bound; i += LB) {
+            FloatVector.fromArray(SB, a, ao + i).div(FloatVector.fromArray(SB, b, bo + i)).intoArray(out, oo + i);
         }
         for (; i < n; i++) {
             out[oo + i] = apply(Binary.DIV, a[ao + i], b[bo + i]);
