@@ -37,7 +37,7 @@ public class PanamaKernels extends ScalarKernels {
      * The species of the same-shape binary loops ({@code add}, {@code sub}, {@code mul}, {@code div}):
      * at most 256 bits. Over operands from memory the Zen 4 moves more bytes with 256-bit loads than
      * with 512-bit ones: {@code add} over 32M floats, C with intrinsics, 256 against 512 bits, 6 of 6
-     * pairs 5-12% faster on 1 and 2 threads; these loops at 256 bits, {@code bench add}, 6 of 8
+     * pairs 4-13% faster on 1 and 2 threads; these loops at 256 bits, {@code bench add}, 6 of 8
      * alternating rounds faster on each of 1 and 2 threads (medians 19.6 against 18.7 GB/s and 33.8
      * against 28.4). Its loops only load, apply one lanewise operator and store: with the other
      * kernels at 512 bits, LogCompilation of the training step showed no class-check trap and the
