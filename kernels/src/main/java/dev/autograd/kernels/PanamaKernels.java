@@ -1249,10 +1249,15 @@ public class PanamaKernels extends ScalarKernels {
     static final int GATHER_MAX_PLANE = Integer.getInteger("autograd.im2col.gatherMaxPlane", 8192);
     /**
      * col2im adds element by element through a table ({@link #col2imGathered}) only for output rows
-     * at most this wide; longer runs are added as vectors ({@link #col2imRuns}): 16 images of 32x32
-     * took 3.9 ms as runs, 4.5-5.8 ms scattered.
+     * at most this wide; longer runs are added as vectors ({@link #col2imRuns}). JMH
+     * {@code ConvBenchmark.col2im} (batch 8, 3x3, 2 threads, ops/s, two runs each, Zen 4), the
+     * table's loop scalar since the AVX-512 scatters went: by the table against as runs, rows of 2
+     * (512x2x2) 7,725/7,941 against 5,059/3,858 and of 4 (256x4x4) 4,809/4,764 against 4,390/3,424;
+     * of 7 (512x7x7) 929/861 against 1,009/1,001, of 8 even, of 14 (128x28x28, stride 2) 664/617
+     * against 1,000/1,147 and of 16 (64x16x16) 1,555/1,232 against 2,165/2,236. It was 16 while the
+     * table's loop scattered (16 images of 32x32: 3.9 ms as runs, 4.5-5.8 scattered).
      */
-    static final int SCATTER_MAX_WIDTH = 16;
+    static final int SCATTER_MAX_WIDTH = 4;
 
     @Override
     public void im2col(float[] x, int xOffset, int batch, int channels, int height, int width,
