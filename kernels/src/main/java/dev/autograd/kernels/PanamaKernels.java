@@ -1687,10 +1687,33 @@ public class PanamaKernels extends ScalarKernels {
                         outW)) {
             return null;
         }
-        TapConv.Plan plan = new TapConv.Plan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH,
-                dilationW, outH, outW);
+        TapConv.Plan[] recent = PLANS.get();
+        TapConv.Plan plan = null;
+        int i = 0;
+        while (i < recent.length && recent[i] != null && !recent[i].isFor(batch, height, width, kH, kW, padH, padW,
+                strideH, strideW, dilationH, dilationW, outH, outW)) {
+            i++;
+        }
+        if (i < recent.length && recent[i] != null) {
+            plan = recent[i];
+        } else {
+            plan = new TapConv.Plan(batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW,
+                    outH, outW);
+            i = recent.length - 1;
+        }
+        // most recent first
+        System.arraycopy(recent, 0, recent, 1, i);
+        recent[0] = plan;
         return plan.pays() ? plan : null;
     }
+
+    /**
+     * The plans a thread used last, most recent first. A training step asks for the same few shapes
+     * again and again (ResNet-18's layer4: two, each asked by {@link #tapsPay}, the forward and both
+     * gradients): a plan was built on every call before, 0.9 KB each (JMH {@code TapConvBenchmark}
+     * {@code -prof gc}). Plans are immutable, so the pool's threads share them.
+     */
+    private static final ThreadLocal<TapConv.Plan[]> PLANS = ThreadLocal.withInitial(() -> new TapConv.Plan[4]);
 
     @Override
     public void conv2dTaps(float[] w, int wOffset, int outC, float[] x, int xOffset, int batch, int channels,

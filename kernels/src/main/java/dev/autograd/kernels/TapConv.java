@@ -94,8 +94,13 @@ final class TapConv {
         /** Multiply-adds per output and input channel, each class's rows padded to MR (as when MAX_WORK was set). */
         final long work;
 
+        /** The shape this plan is for: batch, then the arguments after it, as {@link #isFor} takes them. */
+        private final int[] shape;
+
         Plan(int batch, int height, int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
              int dilationH, int dilationW, int outH, int outW) {
+            this.shape = new int[] {batch, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW,
+                    outH, outW};
             this.batch = batch;
             this.taps = kH * kW;
             int plane = outH * outW;
@@ -171,6 +176,15 @@ final class TapConv {
             tapFrom[count] = tapsSoFar;
             validTaps = java.util.Arrays.copyOf(tapList, tapsSoFar);
             work = multiplyAdds;
+        }
+
+        /** True when this plan is for the shape of these arguments (the constructor's). */
+        boolean isFor(int batch, int height, int width, int kH, int kW, int padH, int padW, int strideH, int strideW,
+                      int dilationH, int dilationW, int outH, int outW) {
+            int[] s = shape;
+            return s[0] == batch && s[1] == height && s[2] == width && s[3] == kH && s[4] == kW && s[5] == padH
+                    && s[6] == padW && s[7] == strideH && s[8] == strideW && s[9] == dilationH && s[10] == dilationW
+                    && s[11] == outH && s[12] == outW;
         }
 
         /** True when the classes' products are at most {@link #MAX_WORK} of the full GEMM's. */
