@@ -40,9 +40,10 @@ public class PanamaKernels extends ScalarKernels {
      * pairs 4-13% faster on 1 and 2 threads; these loops at 256 bits, {@code bench add}, 6 of 8
      * alternating rounds faster on each of 1 and 2 threads (medians 19.6 against 18.7 GB/s and 33.8
      * against 28.4). Its loops only load, apply one lanewise operator and store: with the other
-     * kernels at 512 bits, LogCompilation of the training step showed no class-check trap and the
-     * step kept its time (a second shape inside the tap-class kernels had made every kernel slower;
-     * see docs/performance.md). On AVX2 and below it is {@link #S}.
+     * kernels at 512 bits, LogCompilation of the training step showed no class-check trap, and the
+     * step's collections and time stayed within the host's spread (a second shape inside the
+     * tap-class kernels had made every kernel slower; see docs/performance.md). On AVX2 and below
+     * it is {@link #S}.
      */
     static final VectorSpecies<Float> SB = S.vectorBitSize() > 256 ? FloatVector.SPECIES_256 : S;
     static final int LB = SB.length();
@@ -1688,7 +1689,7 @@ public class PanamaKernels extends ScalarKernels {
             return null;
         }
         TapConv.Plan[] recent = PLANS.get();
-        TapConv.Plan plan = null;
+        TapConv.Plan plan;
         int i = 0;
         while (i < recent.length && recent[i] != null && !recent[i].isFor(batch, height, width, kH, kW, padH, padW,
                 strideH, strideW, dilationH, dilationW, outH, outW)) {
