@@ -587,6 +587,41 @@ class PanamaKernelsTest {
     }
 
     /**
+     * Each thread keeps the tap-class plans of its last four shapes: shapes that differ in one
+     * argument each (batch, padding, stride, dilation, image size), taken in turns more than four
+     * apart and then again, each forward against the reference.
+     */
+    @Test
+    void tapPlansFollowTheirShape() {
+        int[][] convs = {
+            // batch, channels, outC, h, w, kH, kW, pad, stride, dilation
+            {16, 8, 12, 2, 2, 3, 3, 1, 1, 1}, {8, 8, 12, 2, 2, 3, 3, 1, 1, 1}, {16, 8, 12, 2, 2, 3, 3, 2, 1, 1},
+            {24, 8, 12, 4, 4, 3, 3, 1, 2, 1}, {9, 8, 12, 3, 2, 3, 3, 2, 1, 2}, {16, 8, 12, 1, 1, 3, 3, 1, 1, 1},
+        };
+        Parallel.setThreads(2);
+        for (int round = 0; round < 3; round++) {
+            for (int j = 0; j < convs.length; j++) {
+                int[] v = convs[round == 1 ? convs.length - 1 - j : j];
+                int batch = v[0], ch = v[1], outC = v[2], h = v[3], w = v[4], kh = v[5], kw = v[6], pad = v[7];
+                int stride = v[8], dil = v[9];
+                int oh = (h + 2 * pad - dil * (kh - 1) - 1) / stride + 1;
+                int ow = (w + 2 * pad - dil * (kw - 1) - 1) / stride + 1;
+                String what = Arrays.toString(v) + " round " + round;
+                assertTrue(SIMD.tapsPay(batch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow), what);
+                float[] wt = random(outC * ch * kh * kw, 60 + j, -1f, 1f);
+                float[] x = random(batch * ch * h * w, 70 + j, -1f, 1f);
+                float[] e = new float[batch * outC * oh * ow];
+                REF.conv2dTaps(wt, 0, outC, x, 0, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow,
+                        e, 0);
+                float[] a = new float[e.length];
+                SIMD.conv2dTaps(wt, 0, outC, x, 0, batch, ch, h, w, kh, kw, pad, pad, stride, stride, dil, dil, oh, ow,
+                        a, 0);
+                assertClose(e, a, 2e-6 * Math.sqrt(ch * kh * kw) + 1e-6, what);
+            }
+        }
+    }
+
+    /**
      * The forward of first layers straight from the images (DirectConv) against the reference's GEMM:
      * conv1 of ResNet-18, strides 1 to 3, rows that end in a part tile, output channels that end in
      * a part panel, one to four channels, rectangular kernels and images; and the weight gradient of
