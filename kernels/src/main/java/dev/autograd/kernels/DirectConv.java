@@ -125,13 +125,39 @@ final class DirectConv {
         float[] images = Scratch.floats(IMAGES, Math.multiplyExact(to - from, layout.image));
         int count = to - from;
         int tasks = Parallel.tasks(count);
-        Parallel.run(tasks, t -> {
+        SplitCall call = SPLIT_CALLS.get();
+        call.layout = layout;
+        call.x = x;
+        call.images = images;
+        call.xOffset = xOffset;
+        call.from = from;
+        call.count = count;
+        call.tasks = tasks;
+        Parallel.run(tasks, call);
+        return images;
+    }
+
+    /** {@link #splitImages}' images, for the pool (see {@link Parallel.Call}). */
+    private static final class SplitCall extends Parallel.TaskCall {
+        Layout layout;
+        float[] x, images;
+        int xOffset, from, count, tasks;
+
+        @Override
+        public void accept(int t) {
             for (int i = count * t / tasks; i < count * (t + 1) / tasks; i++) {
                 layout.split(x, xOffset, from + i, images, i * layout.image);
             }
-        });
-        return images;
+        }
+
+        @Override
+        void clear() {
+            layout = null;
+            x = images = null;
+        }
     }
+
+    private static final Parallel.Reused<SplitCall> SPLIT_CALLS = new Parallel.Reused<>(SplitCall::new);
 
     /** {@code out[batch, outC, outH, outW] = conv(x, w)}, overwritten. */
     static void forward(float[] w, int wOffset, int outC, float[] x, int xOffset, int batch, int channels,
@@ -159,23 +185,60 @@ final class DirectConv {
             int first = from;
             int units = (to - from) * outH;
             int tasks = Parallel.tasks(units);
-            Parallel.run(tasks, t -> {
-                for (int u = (int) ((long) units * t / tasks); u < (long) units * (t + 1) / tasks; u++) {
-                    int i = u / outH;
-                    int oh = u % outH;
-                    int origin = i * layout.image + oh * strideH * layout.cols;
-                    for (int g = 0; g < groups; g++) {
-                        int rows = Math.min(ROWS, outC - g * ROWS);
-                        int o = outOffset + ((first + i) * outC + g * ROWS) * plane + oh * outW;
-                        for (int ow = 0; ow < outW; ow += COLS) {
-                            forwardTile(panels, g * depth * ROWS, depth, images, origin + ow, off, out, o + ow,
-                                    plane, rows, Math.min(COLS, outW - ow));
-                        }
-                    }
-                }
-            });
+            ForwardCall call = FORWARD_CALLS.get();
+            call.layout = layout;
+            call.panels = panels;
+            call.images = images;
+            call.out = out;
+            call.off = off;
+            call.units = units;
+            call.tasks = tasks;
+            call.outH = outH;
+            call.strideH = strideH;
+            call.groups = groups;
+            call.outC = outC;
+            call.outOffset = outOffset;
+            call.first = first;
+            call.plane = plane;
+            call.outW = outW;
+            call.depth = depth;
+            Parallel.run(tasks, call);
         }
     }
+
+    /** {@link #forward}'s rows of output, for the pool (see {@link Parallel.Call}). */
+    private static final class ForwardCall extends Parallel.TaskCall {
+        Layout layout;
+        float[] panels, images, out;
+        int[] off;
+        int units, tasks, outH, strideH, groups, outC, outOffset, first, plane, outW, depth;
+
+        @Override
+        public void accept(int t) {
+            for (int u = (int) ((long) units * t / tasks); u < (long) units * (t + 1) / tasks; u++) {
+                int i = u / outH;
+                int oh = u % outH;
+                int origin = i * layout.image + oh * strideH * layout.cols;
+                for (int g = 0; g < groups; g++) {
+                    int rows = Math.min(ROWS, outC - g * ROWS);
+                    int o = outOffset + ((first + i) * outC + g * ROWS) * plane + oh * outW;
+                    for (int ow = 0; ow < outW; ow += COLS) {
+                        forwardTile(panels, g * depth * ROWS, depth, images, origin + ow, off, out, o + ow,
+                                plane, rows, Math.min(COLS, outW - ow));
+                    }
+                }
+            }
+        }
+
+        @Override
+        void clear() {
+            layout = null;
+            panels = images = out = null;
+            off = null;
+        }
+    }
+
+    private static final Parallel.Reused<ForwardCall> FORWARD_CALLS = new Parallel.Reused<>(ForwardCall::new);
 
     /** One tile: ROWS channels (the first {@code rows} stored) by {@code cols} outputs of a row. */
     private static void forwardTile(float[] panels, int wi, int depth, float[] images, int origin, int[] off,

@@ -260,17 +260,14 @@ final class Gemm {
             return;
         }
         int strips = Math.min(units, threads);
-        Parallel.run(strips, i -> {
-            int from = Math.min(extent, units * i / strips * align);
-            int to = Math.min(extent, units * (i + 1) / strips * align);
-            if (from < to) {
-                if (alongM) {
-                    block(transA, transB, from, to, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
-                } else {
-                    block(transA, transB, 0, m, from, to, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
-                }
-            }
-        });
+        StripsCall call = STRIPS_CALLS.get();
+        call.product(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
+        call.alongM = alongM;
+        call.extent = extent;
+        call.units = units;
+        call.strips = strips;
+        call.align = align;
+        Parallel.run(strips, call);
     }
 
     /**
@@ -282,8 +279,9 @@ final class Gemm {
     /** {@link #WHOLE_MAX}, but the tests set 0 to take the one-strip-per-thread path. */
     static int wholeMax = WHOLE_MAX;
 
-    /** Per thread: the {@link #balanced} call whose operand its buffer 4 holds. */
-    private static final ThreadLocal<Object[]> WHOLE_FOR = ThreadLocal.withInitial(() -> new Object[1]);
+    /** Per thread: the {@link #balanced} call (its id) whose operand its buffer 4 holds. */
+    private static final ThreadLocal<long[]> WHOLE_FOR = ThreadLocal.withInitial(() -> new long[1]);
+    private static final java.util.concurrent.atomic.AtomicLong CALL_IDS = new java.util.concurrent.atomic.AtomicLong();
 
     /**
      * Strips of C taken from one counter, about {@link Parallel#RANGES_PER_THREAD} per thread: each
@@ -301,57 +299,17 @@ final class Gemm {
         int strips = Math.min(units, Parallel.RANGES_PER_THREAD * threads);
         int kcStep = kcStep(k);
         int side = alongM ? roundUp(n, NR) : roundUp(m, MR);
-        Object call = new Object();
-        Parallel.run(strips, i -> {
-            int from = (int) Math.min(extent, (long) units * i / strips * align);
-            int to = (int) Math.min(extent, (long) units * (i + 1) / strips * align);
-            if (from >= to) {
-                return;
-            }
-            float[] whole = buffer(4, side * k);
-            Object[] holds = WHOLE_FOR.get();
-            if (holds[0] != call) {
-                // depth block pc at side * pc, its panels as packA / packB lay them out
-                for (int pc = 0; pc < k; pc += kcStep) {
-                    int kc = Math.min(kcStep, k - pc);
-                    if (alongM) {
-                        packB(transB, b, bOff, ldb, columns, pc, kc, 0, n, whole, side * pc);
-                    } else {
-                        packA(transA, a, aOff, lda, 0, m, pc, kc, whole, side * pc);
-                    }
-                }
-                holds[0] = call;
-            }
-            if (alongM) {
-                float[] bufA = buffer(0, KC * (MC + MR));
-                for (int jc = 0; jc < n; jc += NC) {
-                    int nc = Math.min(NC, n - jc);
-                    for (int pc = 0; pc < k; pc += kcStep) {
-                        int kc = Math.min(kcStep, k - pc);
-                        for (int ic = from; ic < to; ic += MC) {
-                            int mc = Math.min(MC, to - ic);
-                            packA(transA, a, aOff, lda, ic, mc, pc, kc, bufA, 0);
-                            macro(bufA, 0, mc, whole, side * pc + jc * kc, 0, nc, kc, pc == 0, alpha, beta, c,
-                                    cOff + ic * ldc + jc, ldc);
-                        }
-                    }
-                }
-            } else {
-                float[] bufB = buffer(1, KC * (NC + NR));
-                for (int jc = from; jc < to; jc += NC) {
-                    int nc = Math.min(NC, to - jc);
-                    for (int pc = 0; pc < k; pc += kcStep) {
-                        int kc = Math.min(kcStep, k - pc);
-                        packB(transB, b, bOff, ldb, columns, pc, kc, jc, nc, bufB, 0);
-                        for (int ic = 0; ic < m; ic += MC) {
-                            int mc = Math.min(MC, m - ic);
-                            macro(whole, side * pc + ic * kc, mc, bufB, 0, 0, nc, kc, pc == 0, alpha, beta, c,
-                                    cOff + ic * ldc + jc, ldc);
-                        }
-                    }
-                }
-            }
-        });
+        BalancedCall call = BALANCED_CALLS.get();
+        call.product(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
+        call.id = CALL_IDS.incrementAndGet();
+        call.alongM = alongM;
+        call.extent = extent;
+        call.units = units;
+        call.strips = strips;
+        call.align = align;
+        call.kcStep = kcStep;
+        call.side = side;
+        Parallel.run(strips, call);
     }
 
     /** C = beta * C, not reading C when beta is 0. */
@@ -506,6 +464,12 @@ final class Gemm {
         // 768x1024x2304 137 -> 141 (22 of 40).
         boolean ownA = n <= NC && ranges((n + NR - 1) / NR, blocks, threads) == 1;
         float[] bufA = ownA ? null : buffer(3, mPanels * MR * kcStep);
+        SharedCall call = SHARED_CALLS.get();
+        call.mPanels = mPanels;
+        call.mcStep = mcStep;
+        call.ownA = ownA;
+        call.bufA = bufA;
+        call.bufB = bufB;
         for (int pc = 0; pc < k; pc += kcStep) {
             int p0 = pc;
             int kc = Math.min(kcStep, k - pc);
@@ -519,36 +483,22 @@ final class Gemm {
                 // (every column block uses it): one parallel job for both
                 boolean withA = jc == 0 && !ownA;
                 int packTasks = Math.min(Math.max(panels, withA ? mPanels : 0), threads);
-                Parallel.run(packTasks, t -> {
-                    int from = panels * t / packTasks * NR;
-                    int to = Math.min(nc, panels * (t + 1) / packTasks * NR);
-                    if (from < to) {
-                        packB(transB, b, bOff, ldb, columns, p0, kc, jc + from, to - from, bufB, from * kc);
-                    }
-                    if (withA) {
-                        int aFrom = mPanels * t / packTasks * MR;
-                        int aTo = Math.min(m, mPanels * (t + 1) / packTasks * MR);
-                        if (aFrom < aTo) {
-                            packA(transA, a, aOff, lda, aFrom, aTo - aFrom, p0, kc, bufA, aFrom * kc);
-                        }
-                    }
-                });
+                call.product(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
+                call.packing = true;
+                call.panels = panels;
+                call.packTasks = packTasks;
+                call.p0 = p0;
+                call.kc = kc;
+                call.jc = jc;
+                call.nc = nc;
+                call.withA = withA;
+                Parallel.run(packTasks, call);
                 int ranges = ranges(panels, blocks, threads);
-                Parallel.run(blocks * ranges, t -> {
-                    int ic = t / ranges * mcStep;
-                    int r = t % ranges;
-                    int from = panels * r / ranges * NR;
-                    int to = Math.min(nc, panels * (r + 1) / ranges * NR);
-                    int mc = Math.min(mcStep, m - ic);
-                    if (ownA) {
-                        float[] own = buffer(0, KC * (MC + MR));
-                        packA(transA, a, aOff, lda, ic, mc, p0, kc, own, 0);
-                        macro(own, 0, mc, bufB, 0, from, to, kc, first, alpha, beta, c, cOff + ic * ldc + jc, ldc);
-                    } else {
-                        macro(bufA, ic * kc, mc, bufB, 0, from, to, kc, first, alpha, beta,
-                                c, cOff + ic * ldc + jc, ldc);
-                    }
-                });
+                call.product(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff, ldc);
+                call.packing = false;
+                call.ranges = ranges;
+                call.first = first;
+                Parallel.run(blocks * ranges, call);
             }
         }
     }
@@ -1079,15 +1029,14 @@ final class Gemm {
         int chunk = 4 * L;
         int units = (n + chunk - 1) / chunk;
         int tasks = Math.min(units, flops < PARALLEL_FLOPS ? 1 : Parallel.parallelism());
-        Parallel.run(tasks, t -> {
-            int from = Math.min(n, units * t / tasks * chunk);
-            int to = Math.min(n, units * (t + 1) / tasks * chunk);
-            // the thread's columns in blocks of at most WIDE_COLS: the sums array stays small
-            for (int j0 = from, j1; j0 < to; j0 = j1) {
-                j1 = (int) Math.min(to, (long) j0 + WIDE_COLS);
-                wideBlock(m, k, padded, alpha, a, aOff, step, rowStep, b, bOff, ldb, beta, c, cOff, ldc, j0, j1);
-            }
-        });
+        WideCall call = WIDE_CALLS.get();
+        call.product(transA, false, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, null, beta, c, cOff, ldc);
+        call.units = units;
+        call.tasks = tasks;
+        call.padded = padded;
+        call.step = step;
+        call.rowStep = rowStep;
+        Parallel.run(tasks, call);
     }
 
     /** Columns [j0, j1) of {@link #wide}'s product on the calling thread. */
@@ -1159,47 +1108,29 @@ final class Gemm {
         int part = padded * n;
         float[] partials = Scratch.floats(PARTIALS, chunks * part);
         int tasks = flops < PARALLEL_FLOPS ? 1 : chunks;
-        Parallel.run(tasks, t -> {
-            for (int q = t; q < chunks; q += tasks) {
-                int p0 = q * depth;
-                int p1 = Math.min(k, p0 + depth);
-                int p = p0;
-                // four rows of B at a time, for each group of four rows of op(A) in turn (rows past
-                // m repeat the group's first: their sums land in padding rows and are dropped)
-                for (; p < p1; p += 4) {
-                    for (int g = 0; g < m; g += 4) {
-                        int rows = Math.min(4, m - g);
-                        int r0 = groupRow(aOff, g, 0, rows, rowStep);
-                        int r1 = groupRow(aOff, g, 1, rows, rowStep);
-                        int r2 = groupRow(aOff, g, 2, rows, rowStep);
-                        int r3 = groupRow(aOff, g, 3, rows, rowStep);
-                        int off = q * part + g * n;
-                        if (p + 4 <= p1) {
-                            depthRows4(a, r0, r1, r2, r3, p * step, step, b, bOff + p * ldb, ldb, n, partials, off,
-                                    p == p0);
-                        } else {
-                            for (int pp = p; pp < p1; pp++) {
-                                depthRow(a, r0, r1, r2, r3, pp * step, b, bOff + pp * ldb, n, partials, off, pp == p0);
-                            }
-                        }
-                    }
-                }
-            }
-        });
+        ByDepthCall call = BY_DEPTH_CALLS.get();
+        call.product(false, false, m, n, k, alpha, a, aOff, 0, b, bOff, ldb, null, beta, c, cOff, ldc);
+        call.depth = depth;
+        call.chunks = chunks;
+        call.tasks = tasks;
+        call.part = part;
+        call.step = step;
+        call.rowStep = rowStep;
+        call.partials = partials;
+        Parallel.run(tasks, call);
         // C = alpha * (chunk 0 + chunk 1 + ...) + beta * C, the chunks added in order
-        Parallel.forRange(n, DEPTH_SUM_GRAIN, L, (j0, j1) -> {
-            for (int r = 0; r < m; r++) {
-                int j = j0;
-                for (int bound = j0 + (j1 - j0) / L * L; j < bound; j += L) {
-                    sumChunks(partials, r * n + j, part, chunks, alpha, beta, c, cOff + r * ldc + j, S.maskAll(true));
-                }
-                if (j < j1) {
-                    // masked stores are slow below 512 bits: only the last vector of C's row
-                    sumChunks(partials, r * n + j, part, chunks, alpha, beta, c, cOff + r * ldc + j,
-                            S.indexInRange(j, j1));
-                }
-            }
-        });
+        ChunkSumCall sum = CHUNK_SUM_CALLS.get();
+        sum.m = m;
+        sum.n = n;
+        sum.part = part;
+        sum.chunks = chunks;
+        sum.alpha = alpha;
+        sum.beta = beta;
+        sum.partials = partials;
+        sum.c = c;
+        sum.cOff = cOff;
+        sum.ldc = ldc;
+        Parallel.forRange(n, DEPTH_SUM_GRAIN, L, sum);
     }
 
     /** One vector of C from {@link #byDepth}'s partials: alpha * (chunk 0 + chunk 1 + ...) + beta * C. */
@@ -1436,44 +1367,15 @@ final class Gemm {
         int rowStep = transA ? 1 : lda;
         int colStep = transA ? lda : 1;
         int tasks = flops < PARALLEL_FLOPS ? 1 : Parallel.tasks(m);
-        Parallel.run(tasks, t -> {
-            int i0 = (int) ((long) m * t / tasks);
-            int i1 = (int) ((long) m * (t + 1) / tasks);
-            // column blocks of SHALLOW_COLS: the block of op(B) (k x 1024 floats, 32 KB at k = 8)
-            // stays in L1 while the thread's rows of C pass
-            for (int jb = 0, je; jb < n; jb = je) {
-                je = (int) Math.min(n, (long) jb + SHALLOW_COLS);
-                for (int i = i0; i < i1; i++) {
-                    int ai = aOff + i * rowStep;
-                    int ci = cOff + i * ldc;
-                    int j = jb;
-                    // four vectors at a time: each broadcast of A[i, p] feeds four FMAs
-                    for (; j + 4 * L <= je; j += 4 * L) {
-                        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
-                        FloatVector s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
-                        for (int p = 0, bi = bRowsOff + j, ap = ai; p < k; p++, bi += ldRows, ap += colStep) {
-                            FloatVector x = FloatVector.broadcast(S, a[ap]);
-                            s0 = x.fma(FloatVector.fromArray(S, bRows, bi), s0);
-                            s1 = x.fma(FloatVector.fromArray(S, bRows, bi + L), s1);
-                            s2 = x.fma(FloatVector.fromArray(S, bRows, bi + 2 * L), s2);
-                            s3 = x.fma(FloatVector.fromArray(S, bRows, bi + 3 * L), s3);
-                        }
-                        shallowStore(s0, alpha, beta, c, ci + j, S.maskAll(true));
-                        shallowStore(s1, alpha, beta, c, ci + j + L, S.maskAll(true));
-                        shallowStore(s2, alpha, beta, c, ci + j + 2 * L, S.maskAll(true));
-                        shallowStore(s3, alpha, beta, c, ci + j + 3 * L, S.maskAll(true));
-                    }
-                    for (; j < je; j += L) {
-                        VectorMask<Float> mask = S.indexInRange(j, je);
-                        FloatVector s0 = FloatVector.zero(S);
-                        for (int p = 0, bi = bRowsOff + j, ap = ai; p < k; p++, bi += ldRows, ap += colStep) {
-                            s0 = FloatVector.broadcast(S, a[ap]).fma(FloatVector.fromArray(S, bRows, bi, mask), s0);
-                        }
-                        shallowStore(s0, alpha, beta, c, ci + j, mask);
-                    }
-                }
-            }
-        });
+        ShallowCall call = SHALLOW_CALLS.get();
+        call.product(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, null, beta, c, cOff, ldc);
+        call.bRows = bRows;
+        call.bRowsOff = bRowsOff;
+        call.ldRows = ldRows;
+        call.rowStep = rowStep;
+        call.colStep = colStep;
+        call.tasks = tasks;
+        Parallel.run(tasks, call);
     }
 
     /** {@code c = alpha * s + beta * c} on the lanes of the mask; C is not read when beta is 0. */
@@ -1501,21 +1403,14 @@ final class Gemm {
         int ldbt = transB ? ldb : k;
         int units = (m + 1) / 2;
         int t = flops < PARALLEL_FLOPS ? 1 : Parallel.tasks(units);
-        Parallel.run(t, task -> {
-            int i0 = Math.min(m, units * task / t * 2);
-            int i1 = Math.min(m, units * (task + 1) / t * 2);
-            float[] sums = buffer(2, 8 * L); // the tile scratch of macro, which skinny never runs inside
-            for (int i = i0; i < i1; i += 2) {
-                boolean two = i + 1 < i1;
-                int a0 = aOff + i * lda;
-                int a1 = two ? a0 + lda : a0;
-                for (int j = 0; j < n; j += 4) {
-                    int nj = Math.min(4, n - j);
-                    dot2x4(a, a0, a1, bt, btOff, ldbt, j, nj, k, alpha, beta, c, cOff + i * ldc + j,
-                            two ? cOff + (i + 1) * ldc + j : -1, sums);
-                }
-            }
-        });
+        SkinnyCall call = SKINNY_CALLS.get();
+        call.product(false, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, null, beta, c, cOff, ldc);
+        call.bt = bt;
+        call.btOff = btOff;
+        call.ldbt = ldbt;
+        call.units = units;
+        call.t = t;
+        Parallel.run(t, call);
     }
 
     /**
@@ -1658,4 +1553,361 @@ final class Gemm {
         float v = alpha * sum;
         c[row + j] = beta == 0f ? v : v + beta * c[row + j];
     }
+
+    // ---------------------------------------------------------------- the pool's calls
+
+    /**
+     * A product's arguments for the pool's tasks, held in fields instead of captured by a lambda
+     * (see {@link Parallel.Call}: nothing allocated per call); each way of cutting a product into
+     * tasks adds the state its tasks read. Only the fields a way sets are meaningful to it.
+     */
+    private abstract static class ProductCall extends Parallel.TaskCall {
+        boolean transA, transB;
+        int m, n, k, aOff, lda, bOff, ldb, cOff, ldc;
+        float alpha, beta;
+        float[] a, b, c;
+        ImageColumns columns;
+
+        final void product(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff,
+                           int lda, float[] b, int bOff, int ldb, ImageColumns columns, float beta, float[] c,
+                           int cOff, int ldc) {
+            this.transA = transA;
+            this.transB = transB;
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.alpha = alpha;
+            this.a = a;
+            this.aOff = aOff;
+            this.lda = lda;
+            this.b = b;
+            this.bOff = bOff;
+            this.ldb = ldb;
+            this.columns = columns;
+            this.beta = beta;
+            this.c = c;
+            this.cOff = cOff;
+            this.ldc = ldc;
+        }
+
+        @Override
+        void clear() {
+            a = b = c = null;
+            columns = null;
+        }
+    }
+
+    /** {@link #packed}'s strips of C, one per thread. */
+    private static final class StripsCall extends ProductCall {
+        boolean alongM;
+        int extent, units, strips, align;
+
+        @Override
+        public void accept(int i) {
+            int from = Math.min(extent, units * i / strips * align);
+            int to = Math.min(extent, units * (i + 1) / strips * align);
+            if (from < to) {
+                if (alongM) {
+                    block(transA, transB, from, to, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff,
+                            ldc);
+                } else {
+                    block(transA, transB, 0, m, from, to, k, alpha, a, aOff, lda, b, bOff, ldb, columns, beta, c, cOff,
+                            ldc);
+                }
+            }
+        }
+    }
+
+    private static final Parallel.Reused<StripsCall> STRIPS_CALLS = new Parallel.Reused<>(StripsCall::new);
+
+    /** {@link #balanced}'s strips of C, taken from one counter. */
+    private static final class BalancedCall extends ProductCall {
+        /** Which call this is, for {@link #WHOLE_FOR}. */
+        long id;
+        boolean alongM;
+        int extent, units, strips, align, kcStep, side;
+
+        @Override
+        public void accept(int i) {
+            int from = (int) Math.min(extent, (long) units * i / strips * align);
+            int to = (int) Math.min(extent, (long) units * (i + 1) / strips * align);
+            if (from >= to) {
+                return;
+            }
+            float[] whole = buffer(4, side * k);
+            long[] holds = WHOLE_FOR.get();
+            if (holds[0] != id) {
+                // depth block pc at side * pc, its panels as packA / packB lay them out
+                for (int pc = 0; pc < k; pc += kcStep) {
+                    int kc = Math.min(kcStep, k - pc);
+                    if (alongM) {
+                        packB(transB, b, bOff, ldb, columns, pc, kc, 0, n, whole, side * pc);
+                    } else {
+                        packA(transA, a, aOff, lda, 0, m, pc, kc, whole, side * pc);
+                    }
+                }
+                holds[0] = id;
+            }
+            if (alongM) {
+                float[] bufA = buffer(0, KC * (MC + MR));
+                for (int jc = 0; jc < n; jc += NC) {
+                    int nc = Math.min(NC, n - jc);
+                    for (int pc = 0; pc < k; pc += kcStep) {
+                        int kc = Math.min(kcStep, k - pc);
+                        for (int ic = from; ic < to; ic += MC) {
+                            int mc = Math.min(MC, to - ic);
+                            packA(transA, a, aOff, lda, ic, mc, pc, kc, bufA, 0);
+                            macro(bufA, 0, mc, whole, side * pc + jc * kc, 0, nc, kc, pc == 0, alpha, beta, c,
+                                    cOff + ic * ldc + jc, ldc);
+                        }
+                    }
+                }
+            } else {
+                float[] bufB = buffer(1, KC * (NC + NR));
+                for (int jc = from; jc < to; jc += NC) {
+                    int nc = Math.min(NC, to - jc);
+                    for (int pc = 0; pc < k; pc += kcStep) {
+                        int kc = Math.min(kcStep, k - pc);
+                        packB(transB, b, bOff, ldb, columns, pc, kc, jc, nc, bufB, 0);
+                        for (int ic = 0; ic < m; ic += MC) {
+                            int mc = Math.min(MC, m - ic);
+                            macro(whole, side * pc + ic * kc, mc, bufB, 0, 0, nc, kc, pc == 0, alpha, beta, c,
+                                    cOff + ic * ldc + jc, ldc);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static final Parallel.Reused<BalancedCall> BALANCED_CALLS = new Parallel.Reused<>(BalancedCall::new);
+
+    /**
+     * {@link #shared}'s two jobs per block of B: packing (a share of the B panel and of A per task),
+     * then the products ((row block, column range) per task).
+     */
+    private static final class SharedCall extends ProductCall {
+        boolean packing, withA, ownA, first;
+        int mPanels, mcStep, panels, packTasks, ranges, p0, kc, jc, nc;
+        /** The caller's packing buffers (kept by its thread anyway: not cleared). */
+        float[] bufA, bufB;
+
+        @Override
+        public void accept(int t) {
+            if (packing) {
+                pack(t);
+            } else {
+                multiply(t);
+            }
+        }
+
+        private void pack(int t) {
+            int from = panels * t / packTasks * NR;
+            int to = Math.min(nc, panels * (t + 1) / packTasks * NR);
+            if (from < to) {
+                packB(transB, b, bOff, ldb, columns, p0, kc, jc + from, to - from, bufB, from * kc);
+            }
+            if (withA) {
+                int aFrom = mPanels * t / packTasks * MR;
+                int aTo = Math.min(m, mPanels * (t + 1) / packTasks * MR);
+                if (aFrom < aTo) {
+                    packA(transA, a, aOff, lda, aFrom, aTo - aFrom, p0, kc, bufA, aFrom * kc);
+                }
+            }
+        }
+
+        private void multiply(int t) {
+            int ic = t / ranges * mcStep;
+            int r = t % ranges;
+            int from = panels * r / ranges * NR;
+            int to = Math.min(nc, panels * (r + 1) / ranges * NR);
+            int mc = Math.min(mcStep, m - ic);
+            if (ownA) {
+                float[] own = buffer(0, KC * (MC + MR));
+                packA(transA, a, aOff, lda, ic, mc, p0, kc, own, 0);
+                macro(own, 0, mc, bufB, 0, from, to, kc, first, alpha, beta, c, cOff + ic * ldc + jc, ldc);
+            } else {
+                macro(bufA, ic * kc, mc, bufB, 0, from, to, kc, first, alpha, beta,
+                        c, cOff + ic * ldc + jc, ldc);
+            }
+        }
+    }
+
+    private static final Parallel.Reused<SharedCall> SHARED_CALLS = new Parallel.Reused<>(SharedCall::new);
+
+    /** {@link #wide}'s columns of C, in chunks of four vectors per task. */
+    private static final class WideCall extends ProductCall {
+        int units, tasks, padded, step, rowStep;
+
+        @Override
+        public void accept(int t) {
+            int chunk = 4 * L;
+            int from = Math.min(n, units * t / tasks * chunk);
+            int to = Math.min(n, units * (t + 1) / tasks * chunk);
+            // the thread's columns in blocks of at most WIDE_COLS: the sums array stays small
+            for (int j0 = from, j1; j0 < to; j0 = j1) {
+                j1 = (int) Math.min(to, (long) j0 + WIDE_COLS);
+                wideBlock(m, k, padded, alpha, a, aOff, step, rowStep, b, bOff, ldb, beta, c, cOff, ldc, j0, j1);
+            }
+        }
+    }
+
+    private static final Parallel.Reused<WideCall> WIDE_CALLS = new Parallel.Reused<>(WideCall::new);
+
+    /** {@link #byDepth}'s chunks of B's rows, each into its own partial product. */
+    private static final class ByDepthCall extends ProductCall {
+        int depth, chunks, tasks, part, step, rowStep;
+        float[] partials;
+
+        @Override
+        public void accept(int t) {
+            for (int q = t; q < chunks; q += tasks) {
+                int p0 = q * depth;
+                int p1 = Math.min(k, p0 + depth);
+                int p = p0;
+                // four rows of B at a time, for each group of four rows of op(A) in turn (rows past
+                // m repeat the group's first: their sums land in padding rows and are dropped)
+                for (; p < p1; p += 4) {
+                    for (int g = 0; g < m; g += 4) {
+                        int rows = Math.min(4, m - g);
+                        int r0 = groupRow(aOff, g, 0, rows, rowStep);
+                        int r1 = groupRow(aOff, g, 1, rows, rowStep);
+                        int r2 = groupRow(aOff, g, 2, rows, rowStep);
+                        int r3 = groupRow(aOff, g, 3, rows, rowStep);
+                        int off = q * part + g * n;
+                        if (p + 4 <= p1) {
+                            depthRows4(a, r0, r1, r2, r3, p * step, step, b, bOff + p * ldb, ldb, n, partials, off,
+                                    p == p0);
+                        } else {
+                            for (int pp = p; pp < p1; pp++) {
+                                depthRow(a, r0, r1, r2, r3, pp * step, b, bOff + pp * ldb, n, partials, off, pp == p0);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        @Override
+        void clear() {
+            super.clear();
+            partials = null;
+        }
+    }
+
+    private static final Parallel.Reused<ByDepthCall> BY_DEPTH_CALLS = new Parallel.Reused<>(ByDepthCall::new);
+
+    /** {@link #byDepth}'s sum of the partials into C, by ranges of columns. */
+    private static final class ChunkSumCall extends Parallel.RangeCall {
+        int m, n, part, chunks, cOff, ldc;
+        float alpha, beta;
+        float[] partials, c;
+
+        @Override
+        public void run(int j0, int j1) {
+            for (int r = 0; r < m; r++) {
+                int j = j0;
+                for (int bound = j0 + (j1 - j0) / L * L; j < bound; j += L) {
+                    sumChunks(partials, r * n + j, part, chunks, alpha, beta, c, cOff + r * ldc + j, S.maskAll(true));
+                }
+                if (j < j1) {
+                    // masked stores are slow below 512 bits: only the last vector of C's row
+                    sumChunks(partials, r * n + j, part, chunks, alpha, beta, c, cOff + r * ldc + j,
+                            S.indexInRange(j, j1));
+                }
+            }
+        }
+
+        @Override
+        void clear() {
+            partials = c = null;
+        }
+    }
+
+    private static final Parallel.Reused<ChunkSumCall> CHUNK_SUM_CALLS = new Parallel.Reused<>(ChunkSumCall::new);
+
+    /** {@link #shallow}'s rows of C, a few tasks per thread. */
+    private static final class ShallowCall extends ProductCall {
+        float[] bRows;
+        int bRowsOff, ldRows, rowStep, colStep, tasks;
+
+        @Override
+        public void accept(int t) {
+            int i0 = (int) ((long) m * t / tasks);
+            int i1 = (int) ((long) m * (t + 1) / tasks);
+            // column blocks of SHALLOW_COLS: the block of op(B) (k x 1024 floats, 32 KB at k = 8)
+            // stays in L1 while the thread's rows of C pass
+            for (int jb = 0, je; jb < n; jb = je) {
+                je = (int) Math.min(n, (long) jb + SHALLOW_COLS);
+                for (int i = i0; i < i1; i++) {
+                    int ai = aOff + i * rowStep;
+                    int ci = cOff + i * ldc;
+                    int j = jb;
+                    // four vectors at a time: each broadcast of A[i, p] feeds four FMAs
+                    for (; j + 4 * L <= je; j += 4 * L) {
+                        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
+                        FloatVector s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+                        for (int p = 0, bi = bRowsOff + j, ap = ai; p < k; p++, bi += ldRows, ap += colStep) {
+                            FloatVector x = FloatVector.broadcast(S, a[ap]);
+                            s0 = x.fma(FloatVector.fromArray(S, bRows, bi), s0);
+                            s1 = x.fma(FloatVector.fromArray(S, bRows, bi + L), s1);
+                            s2 = x.fma(FloatVector.fromArray(S, bRows, bi + 2 * L), s2);
+                            s3 = x.fma(FloatVector.fromArray(S, bRows, bi + 3 * L), s3);
+                        }
+                        shallowStore(s0, alpha, beta, c, ci + j, S.maskAll(true));
+                        shallowStore(s1, alpha, beta, c, ci + j + L, S.maskAll(true));
+                        shallowStore(s2, alpha, beta, c, ci + j + 2 * L, S.maskAll(true));
+                        shallowStore(s3, alpha, beta, c, ci + j + 3 * L, S.maskAll(true));
+                    }
+                    for (; j < je; j += L) {
+                        VectorMask<Float> mask = S.indexInRange(j, je);
+                        FloatVector s0 = FloatVector.zero(S);
+                        for (int p = 0, bi = bRowsOff + j, ap = ai; p < k; p++, bi += ldRows, ap += colStep) {
+                            s0 = FloatVector.broadcast(S, a[ap]).fma(FloatVector.fromArray(S, bRows, bi, mask), s0);
+                        }
+                        shallowStore(s0, alpha, beta, c, ci + j, mask);
+                    }
+                }
+            }
+        }
+
+        @Override
+        void clear() {
+            super.clear();
+            bRows = null;
+        }
+    }
+
+    private static final Parallel.Reused<ShallowCall> SHALLOW_CALLS = new Parallel.Reused<>(ShallowCall::new);
+
+    /** {@link #skinny}'s pairs of rows of A, a few tasks per thread. */
+    private static final class SkinnyCall extends ProductCall {
+        float[] bt;
+        int btOff, ldbt, units, t;
+
+        @Override
+        public void accept(int task) {
+            int i0 = Math.min(m, units * task / t * 2);
+            int i1 = Math.min(m, units * (task + 1) / t * 2);
+            float[] sums = buffer(2, 8 * L); // the tile scratch of macro, which skinny never runs inside
+            for (int i = i0; i < i1; i += 2) {
+                boolean two = i + 1 < i1;
+                int a0 = aOff + i * lda;
+                int a1 = two ? a0 + lda : a0;
+                for (int j = 0; j < n; j += 4) {
+                    int nj = Math.min(4, n - j);
+                    dot2x4(a, a0, a1, bt, btOff, ldbt, j, nj, k, alpha, beta, c, cOff + i * ldc + j,
+                            two ? cOff + (i + 1) * ldc + j : -1, sums);
+                }
+            }
+        }
+
+        @Override
+        void clear() {
+            super.clear();
+            bt = null;
+        }
+    }
+
+    private static final Parallel.Reused<SkinnyCall> SKINNY_CALLS = new Parallel.Reused<>(SkinnyCall::new);
 }

@@ -96,10 +96,34 @@ public class PanamaKernels extends ScalarKernels {
         if (n < PARALLEL_GRAIN) {
             unaryRange(op, x, xOffset, out, outOffset, n);
         } else {
-            Parallel.forRange(n, PARALLEL_GRAIN, 64, (from, to) ->
-                    unaryRange(op, x, xOffset + from, out, outOffset + from, to - from));
+            UnaryCall call = UNARY_CALLS.get();
+            call.op = op;
+            call.x = x;
+            call.xo = xOffset;
+            call.out = out;
+            call.oo = outOffset;
+            Parallel.forRange(n, PARALLEL_GRAIN, 64, call);
         }
     }
+
+    /** {@link #unary}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class UnaryCall extends Parallel.RangeCall {
+        Unary op;
+        float[] x, out;
+        int xo, oo;
+
+        @Override
+        public void run(int from, int to) {
+            unaryRange(op, x, xo + from, out, oo + from, to - from);
+        }
+
+        @Override
+        void clear() {
+            x = out = null;
+        }
+    }
+
+    private static final Parallel.Reused<UnaryCall> UNARY_CALLS = new Parallel.Reused<>(UnaryCall::new);
 
     private static void unaryRange(Unary op, float[] x, int xo, float[] out, int oo, int n) {
         switch (op) {
@@ -226,10 +250,39 @@ public class PanamaKernels extends ScalarKernels {
         if (n < PARALLEL_GRAIN) {
             unaryBackwardRange(op, grad, gradOffset, x, xOffset, y, yOffset, out, outOffset, n);
         } else {
-            Parallel.forRange(n, PARALLEL_GRAIN, 64, (from, to) -> unaryBackwardRange(op,
-                    grad, gradOffset + from, x, xOffset + from, y, yOffset + from, out, outOffset + from, to - from));
+            UnaryBackwardCall call = UNARY_BACKWARD_CALLS.get();
+            call.op = op;
+            call.g = grad;
+            call.go = gradOffset;
+            call.x = x;
+            call.xo = xOffset;
+            call.y = y;
+            call.yo = yOffset;
+            call.out = out;
+            call.oo = outOffset;
+            Parallel.forRange(n, PARALLEL_GRAIN, 64, call);
         }
     }
+
+    /** {@link #unaryBackward}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class UnaryBackwardCall extends Parallel.RangeCall {
+        Unary op;
+        float[] g, x, y, out;
+        int go, xo, yo, oo;
+
+        @Override
+        public void run(int from, int to) {
+            unaryBackwardRange(op, g, go + from, x, xo + from, y, yo + from, out, oo + from, to - from);
+        }
+
+        @Override
+        void clear() {
+            g = x = y = out = null;
+        }
+    }
+
+    private static final Parallel.Reused<UnaryBackwardCall> UNARY_BACKWARD_CALLS =
+            new Parallel.Reused<>(UnaryBackwardCall::new);
 
     private static void unaryBackwardRange(Unary op, float[] g, int go, float[] x, int xo,
                                            float[] y, int yo, float[] out, int oo, int n) {
@@ -288,10 +341,34 @@ public class PanamaKernels extends ScalarKernels {
         if (n < PARALLEL_GRAIN) {
             reluMaskRange(y, yOffset, grad, gradOffset, out, outOffset, n);
         } else {
-            Parallel.forRange(n, PARALLEL_GRAIN, 64, (from, to) -> reluMaskRange(y, yOffset + from,
-                    grad, gradOffset + from, out, outOffset + from, to - from));
+            ReluMaskCall call = RELU_MASK_CALLS.get();
+            call.y = y;
+            call.yo = yOffset;
+            call.g = grad;
+            call.go = gradOffset;
+            call.out = out;
+            call.oo = outOffset;
+            Parallel.forRange(n, PARALLEL_GRAIN, 64, call);
         }
     }
+
+    /** {@link #reluMask}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class ReluMaskCall extends Parallel.RangeCall {
+        float[] y, g, out;
+        int yo, go, oo;
+
+        @Override
+        public void run(int from, int to) {
+            reluMaskRange(y, yo + from, g, go + from, out, oo + from, to - from);
+        }
+
+        @Override
+        void clear() {
+            y = g = out = null;
+        }
+    }
+
+    private static final Parallel.Reused<ReluMaskCall> RELU_MASK_CALLS = new Parallel.Reused<>(ReluMaskCall::new);
 
     private static void reluMaskRange(float[] y, int yo, float[] g, int go, float[] out, int oo, int n) {
         int i = 0;
@@ -357,10 +434,36 @@ public class PanamaKernels extends ScalarKernels {
         if (n < PARALLEL_GRAIN) {
             binaryRange(op, a, aOffset, b, bOffset, out, outOffset, n);
         } else {
-            Parallel.forRange(n, PARALLEL_GRAIN, 64, (from, to) ->
-                    binaryRange(op, a, aOffset + from, b, bOffset + from, out, outOffset + from, to - from));
+            BinaryCall call = BINARY_CALLS.get();
+            call.op = op;
+            call.a = a;
+            call.ao = aOffset;
+            call.b = b;
+            call.bo = bOffset;
+            call.out = out;
+            call.oo = outOffset;
+            Parallel.forRange(n, PARALLEL_GRAIN, 64, call);
         }
     }
+
+    /** {@link #binary}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class BinaryCall extends Parallel.RangeCall {
+        Binary op;
+        float[] a, b, out;
+        int ao, bo, oo;
+
+        @Override
+        public void run(int from, int to) {
+            binaryRange(op, a, ao + from, b, bo + from, out, oo + from, to - from);
+        }
+
+        @Override
+        void clear() {
+            a = b = out = null;
+        }
+    }
+
+    private static final Parallel.Reused<BinaryCall> BINARY_CALLS = new Parallel.Reused<>(BinaryCall::new);
 
     private static void binaryRange(Binary op, float[] a, int ao, float[] b, int bo, float[] out, int oo, int n) {
         switch (op) {
@@ -449,23 +552,51 @@ public class PanamaKernels extends ScalarKernels {
 
     @Override
     public void binaryScalar(Binary op, float[] a, int aOffset, float s, float[] out, int outOffset, int n) {
-        if (n < PARALLEL_GRAIN) {
-            withScalar(op, a, aOffset, s, false, out, outOffset, n);
-        } else {
-            Parallel.forRange(n, PARALLEL_GRAIN, 64, (from, to) ->
-                    withScalar(op, a, aOffset + from, s, false, out, outOffset + from, to - from));
-        }
+        withScalarOnPool(op, a, aOffset, s, false, out, outOffset, n);
     }
 
     @Override
     public void scalarBinary(Binary op, float s, float[] b, int bOffset, float[] out, int outOffset, int n) {
+        withScalarOnPool(op, b, bOffset, s, true, out, outOffset, n);
+    }
+
+    private static void withScalarOnPool(Binary op, float[] x, int xOffset, float s, boolean scalarFirst,
+                                         float[] out, int outOffset, int n) {
         if (n < PARALLEL_GRAIN) {
-            withScalar(op, b, bOffset, s, true, out, outOffset, n);
+            withScalar(op, x, xOffset, s, scalarFirst, out, outOffset, n);
         } else {
-            Parallel.forRange(n, PARALLEL_GRAIN, 64, (from, to) ->
-                    withScalar(op, b, bOffset + from, s, true, out, outOffset + from, to - from));
+            WithScalarCall call = WITH_SCALAR_CALLS.get();
+            call.op = op;
+            call.x = x;
+            call.xo = xOffset;
+            call.s = s;
+            call.scalarFirst = scalarFirst;
+            call.out = out;
+            call.oo = outOffset;
+            Parallel.forRange(n, PARALLEL_GRAIN, 64, call);
         }
     }
+
+    /** {@link #withScalar}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class WithScalarCall extends Parallel.RangeCall {
+        Binary op;
+        float[] x, out;
+        int xo, oo;
+        float s;
+        boolean scalarFirst;
+
+        @Override
+        public void run(int from, int to) {
+            withScalar(op, x, xo + from, s, scalarFirst, out, oo + from, to - from);
+        }
+
+        @Override
+        void clear() {
+            x = out = null;
+        }
+    }
+
+    private static final Parallel.Reused<WithScalarCall> WITH_SCALAR_CALLS = new Parallel.Reused<>(WithScalarCall::new);
 
     /** {@code out = x op s}, or {@code s op x} when {@code scalarFirst}: one constant-operator loop each. */
     private static void withScalar(Binary op, float[] x, int xo, float s, boolean scalarFirst,
@@ -771,10 +902,34 @@ public class PanamaKernels extends ScalarKernels {
         if (n < PARALLEL_GRAIN) {
             axpyRange(alpha, x, xOffset, y, yOffset, n);
         } else {
-            Parallel.forRange(n, PARALLEL_GRAIN, 64, (from, to) ->
-                    axpyRange(alpha, x, xOffset + from, y, yOffset + from, to - from));
+            AxpyCall call = AXPY_CALLS.get();
+            call.alpha = alpha;
+            call.x = x;
+            call.xo = xOffset;
+            call.y = y;
+            call.yo = yOffset;
+            Parallel.forRange(n, PARALLEL_GRAIN, 64, call);
         }
     }
+
+    /** {@link #axpy}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class AxpyCall extends Parallel.RangeCall {
+        float alpha;
+        float[] x, y;
+        int xo, yo;
+
+        @Override
+        public void run(int from, int to) {
+            axpyRange(alpha, x, xo + from, y, yo + from, to - from);
+        }
+
+        @Override
+        void clear() {
+            x = y = null;
+        }
+    }
+
+    private static final Parallel.Reused<AxpyCall> AXPY_CALLS = new Parallel.Reused<>(AxpyCall::new);
 
     static void axpyRange(float alpha, float[] x, int xo, float[] y, int yo, int n) {
         int i = 0;
@@ -819,12 +974,13 @@ public class PanamaKernels extends ScalarKernels {
             return total;
         }
         double[] partial = sumPartials(blocks);
-        Parallel.forRange(blocks, 16, 1, (b0, b1) -> {
-            for (int blk = b0; blk < b1; blk++) {
-                int from = blk * SUM_BLOCK;
-                partial[blk] = sumBlock(x, xo + from, Math.min(SUM_BLOCK, n - from), squares);
-            }
-        });
+        SumCall call = SUM_CALLS.get();
+        call.x = x;
+        call.xo = xo;
+        call.n = n;
+        call.squares = squares;
+        call.partial = partial;
+        Parallel.forRange(blocks, 16, 1, call);
         double total = 0;
         for (int blk = 0; blk < blocks; blk++) {
             total += partial[blk]; // fixed order: identical for any thread count
@@ -843,6 +999,30 @@ public class PanamaKernels extends ScalarKernels {
     private static double[] sumPartials(int blocks) {
         return Scratch.doubles(SUM_PARTIALS, blocks);
     }
+
+    /** {@link #blockedSum}'s arguments for the pool (see {@link Parallel.Call}): blocks [b0, b1) into partial. */
+    private static final class SumCall extends Parallel.RangeCall {
+        float[] x;
+        int xo, n;
+        boolean squares;
+        double[] partial;
+
+        @Override
+        public void run(int b0, int b1) {
+            for (int blk = b0; blk < b1; blk++) {
+                int from = blk * SUM_BLOCK;
+                partial[blk] = sumBlock(x, xo + from, Math.min(SUM_BLOCK, n - from), squares);
+            }
+        }
+
+        @Override
+        void clear() {
+            x = null;
+            partial = null;
+        }
+    }
+
+    private static final Parallel.Reused<SumCall> SUM_CALLS = new Parallel.Reused<>(SumCall::new);
 
     /**
      * The sum of n floats, or of their squares. Each loop ends with addLanes' rounds written out:
@@ -1175,9 +1355,49 @@ public class PanamaKernels extends ScalarKernels {
                     b, bOffset, strideB, ldb, beta, c, cOffset, strideC, ldc);
             return;
         }
-        Parallel.run(count, i -> Gemm.sgemm(transA, transB, m, n, k, alpha, a, aOffset + i * strideA, lda,
-                b, bOffset + i * strideB, ldb, beta, c, cOffset + i * strideC, ldc));
+        BatchCall call = BATCH_CALLS.get();
+        call.transA = transA;
+        call.transB = transB;
+        call.m = m;
+        call.n = n;
+        call.k = k;
+        call.alpha = alpha;
+        call.beta = beta;
+        call.a = a;
+        call.b = b;
+        call.c = c;
+        call.aOffset = aOffset;
+        call.strideA = strideA;
+        call.lda = lda;
+        call.bOffset = bOffset;
+        call.strideB = strideB;
+        call.ldb = ldb;
+        call.cOffset = cOffset;
+        call.strideC = strideC;
+        call.ldc = ldc;
+        Parallel.run(count, call);
     }
+
+    /** {@link #sgemmBatch}'s products, one per task, for the pool (see {@link Parallel.Call}). */
+    private static final class BatchCall extends Parallel.TaskCall {
+        boolean transA, transB;
+        int m, n, k, aOffset, strideA, lda, bOffset, strideB, ldb, cOffset, strideC, ldc;
+        float alpha, beta;
+        float[] a, b, c;
+
+        @Override
+        public void accept(int i) {
+            Gemm.sgemm(transA, transB, m, n, k, alpha, a, aOffset + i * strideA, lda, b, bOffset + i * strideB, ldb,
+                    beta, c, cOffset + i * strideC, ldc);
+        }
+
+        @Override
+        void clear() {
+            a = b = c = null;
+        }
+    }
+
+    private static final Parallel.Reused<BatchCall> BATCH_CALLS = new Parallel.Reused<>(BatchCall::new);
 
     // ================================================================ Winograd F(m x m, 3x3)
 
@@ -1274,10 +1494,40 @@ public class PanamaKernels extends ScalarKernels {
         if ((long) channels * g.perChannel() < PARALLEL_GRAIN || Parallel.parallelism() <= 1) {
             im2colChannels(0, channels, x, xOffset, channels, g, table, col, colOffset, ldCol);
         } else {
-            Parallel.forRange(channels, (int) Math.max(1, PARALLEL_GRAIN / g.perChannel()), 1,
-                    (c0, c1) -> im2colChannels(c0, c1, x, xOffset, channels, g, table, col, colOffset, ldCol));
+            Im2colCall call = IM2COL_CALLS.get();
+            call.x = x;
+            call.col = col;
+            call.xOffset = xOffset;
+            call.channels = channels;
+            call.colOffset = colOffset;
+            call.ldCol = ldCol;
+            call.g = g;
+            call.table = table;
+            Parallel.forRange(channels, (int) Math.max(1, PARALLEL_GRAIN / g.perChannel()), 1, call);
         }
     }
+
+    /** {@link #im2col}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class Im2colCall extends Parallel.RangeCall {
+        float[] x, col;
+        int xOffset, channels, colOffset, ldCol;
+        ConvGeometry g;
+        int[] table;
+
+        @Override
+        public void run(int c0, int c1) {
+            im2colChannels(c0, c1, x, xOffset, channels, g, table, col, colOffset, ldCol);
+        }
+
+        @Override
+        void clear() {
+            x = col = null;
+            g = null;
+            table = null;
+        }
+    }
+
+    private static final Parallel.Reused<Im2colCall> IM2COL_CALLS = new Parallel.Reused<>(Im2colCall::new);
 
     private static void im2colChannels(int c0, int c1, float[] x, int xOffset, int channels, ConvGeometry g,
                                        int[] table, float[] col, int colOffset, int ldCol) {
@@ -1887,10 +2137,40 @@ public class PanamaKernels extends ScalarKernels {
         if ((long) channels * perChannel < PARALLEL_GRAIN || Parallel.parallelism() <= 1) {
             col2imChannels(0, channels, col, colOffset, ldCol, channels, g, table, x, xOffset);
         } else {
-            Parallel.forRange(channels, (int) Math.max(1, PARALLEL_GRAIN / perChannel), 1,
-                    (c0, c1) -> col2imChannels(c0, c1, col, colOffset, ldCol, channels, g, table, x, xOffset));
+            Col2imCall call = COL2IM_CALLS.get();
+            call.col = col;
+            call.x = x;
+            call.colOffset = colOffset;
+            call.ldCol = ldCol;
+            call.channels = channels;
+            call.xOffset = xOffset;
+            call.g = g;
+            call.table = table;
+            Parallel.forRange(channels, (int) Math.max(1, PARALLEL_GRAIN / perChannel), 1, call);
         }
     }
+
+    /** {@link #col2imInto}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class Col2imCall extends Parallel.RangeCall {
+        float[] col, x;
+        int colOffset, ldCol, channels, xOffset;
+        ConvGeometry g;
+        int[] table;
+
+        @Override
+        public void run(int c0, int c1) {
+            col2imChannels(c0, c1, col, colOffset, ldCol, channels, g, table, x, xOffset);
+        }
+
+        @Override
+        void clear() {
+            col = x = null;
+            g = null;
+            table = null;
+        }
+    }
+
+    private static final Parallel.Reused<Col2imCall> COL2IM_CALLS = new Parallel.Reused<>(Col2imCall::new);
 
     /** {@link #col2imTransposedInto}'s tables, per thread. */
     private static final ThreadLocal<int[]> COL2IM_FROM = ThreadLocal.withInitial(() -> new int[0]);
@@ -1939,7 +2219,32 @@ public class PanamaKernels extends ScalarKernels {
         from[image] = count;
         int planes = batch * channels;
         long perPlane = (long) count;
-        Parallel.RangeBody body = (q0, q1) -> {
+        Col2imTransposedCall call = COL2IM_TRANSPOSED_CALLS.get();
+        call.colT = colT;
+        call.x = x;
+        call.colTOffset = colTOffset;
+        call.ldColT = ldColT;
+        call.channels = channels;
+        call.image = image;
+        call.outH = outH;
+        call.outW = outW;
+        call.taps = taps;
+        call.xOffset = xOffset;
+        call.from = from;
+        call.pairs = pairs;
+        int grain = planes * perPlane < PARALLEL_GRAIN ? planes
+                : (int) Math.max(1, PARALLEL_GRAIN / Math.max(1, perPlane));
+        Parallel.forRange(planes, grain, 1, call);
+    }
+
+    /** {@link #col2imTransposedInto}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class Col2imTransposedCall extends Parallel.RangeCall {
+        float[] colT, x;
+        int colTOffset, ldColT, channels, image, outH, outW, taps, xOffset;
+        int[] from, pairs;
+
+        @Override
+        public void run(int q0, int q1) {
             for (int q = q0; q < q1; ) {
                 int b = q / channels;
                 int c0 = q % channels;
@@ -1957,13 +2262,17 @@ public class PanamaKernels extends ScalarKernels {
                 }
                 q += c1 - c0;
             }
-        };
-        if (planes * perPlane < PARALLEL_GRAIN || Parallel.parallelism() <= 1) {
-            body.run(0, planes);
-        } else {
-            Parallel.forRange(planes, (int) Math.max(1, PARALLEL_GRAIN / Math.max(1, perPlane)), 1, body);
+        }
+
+        @Override
+        void clear() {
+            colT = x = null;
+            from = pairs = null;
         }
     }
+
+    private static final Parallel.Reused<Col2imTransposedCall> COL2IM_TRANSPOSED_CALLS =
+            new Parallel.Reused<>(Col2imTransposedCall::new);
 
     private static void col2imChannels(int c0, int c1, float[] col, int colOffset, int ldCol, int channels,
                                        ConvGeometry g, int[] table, float[] x, int xOffset) {
@@ -2086,9 +2395,43 @@ public class PanamaKernels extends ScalarKernels {
         int outPlane = outH * outW;
         boolean simd = (strideW == 1 || strideW == 2) && outW >= L;
         int grain = Math.max(1, PARALLEL_GRAIN / Math.max(1, outPlane * kH * kW));
-        Parallel.forRange(planes, grain, 1, (p0, p1) -> {
+        MaxPoolCall call = MAX_POOL_CALLS.get();
+        call.simd = simd;
+        call.x = x;
+        call.out = out;
+        call.indices = indices;
+        call.xOffset = xOffset;
+        call.plane = plane;
+        call.height = height;
+        call.width = width;
+        call.kH = kH;
+        call.kW = kW;
+        call.padH = padH;
+        call.padW = padW;
+        call.strideH = strideH;
+        call.strideW = strideW;
+        call.dilationH = dilationH;
+        call.dilationW = dilationW;
+        call.outH = outH;
+        call.outW = outW;
+        call.outPlane = outPlane;
+        call.outOffset = outOffset;
+        call.indicesOffset = indicesOffset;
+        Parallel.forRange(planes, grain, 1, call);
+    }
+
+    /** {@link #maxPool2d}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class MaxPoolCall extends Parallel.RangeCall {
+        boolean simd;
+        float[] x, out;
+        long[] indices;
+        int xOffset, plane, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW;
+        int outPlane, outOffset, indicesOffset;
+
+        @Override
+        public void run(int p0, int p1) {
             if (!simd) {
-                super.maxPool2d(x, xOffset + p0 * plane, p1 - p0, height, width, kH, kW, padH, padW,
+                SCALAR.maxPool2d(x, xOffset + p0 * plane, p1 - p0, height, width, kH, kW, padH, padW,
                         strideH, strideW, dilationH, dilationW, outH, outW,
                         out, outOffset + p0 * outPlane, indices, indicesOffset + p0 * outPlane);
                 return;
@@ -2098,8 +2441,16 @@ public class PanamaKernels extends ScalarKernels {
                         dilationH, dilationW, outH, outW, out, outOffset + p * outPlane, indices,
                         indicesOffset + p * outPlane);
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            x = out = null;
+            indices = null;
+        }
     }
+
+    private static final Parallel.Reused<MaxPoolCall> MAX_POOL_CALLS = new Parallel.Reused<>(MaxPoolCall::new);
 
     /**
      * Planes in parallel (each plane's gradient is its own), the reference's loop within a plane:
@@ -2112,10 +2463,39 @@ public class PanamaKernels extends ScalarKernels {
                                   int height, int width, int outH, int outW, float[] gradInput, int gradInputOffset) {
         int plane = height * width;
         int outPlane = outH * outW;
-        Parallel.forRange(planes, Math.max(1, PARALLEL_GRAIN / Math.max(1, outPlane)), 1, (p0, p1) ->
-                maxPoolBackwardPlanes(p0, p1, grad, gradOffset, indices, indicesOffset, plane, outPlane,
-                        gradInput, gradInputOffset));
+        MaxPoolBackwardCall call = MAX_POOL_BACKWARD_CALLS.get();
+        call.grad = grad;
+        call.gradInput = gradInput;
+        call.indices = indices;
+        call.gradOffset = gradOffset;
+        call.indicesOffset = indicesOffset;
+        call.plane = plane;
+        call.outPlane = outPlane;
+        call.gradInputOffset = gradInputOffset;
+        Parallel.forRange(planes, Math.max(1, PARALLEL_GRAIN / Math.max(1, outPlane)), 1, call);
     }
+
+    /** {@link #maxPool2dBackward}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class MaxPoolBackwardCall extends Parallel.RangeCall {
+        float[] grad, gradInput;
+        long[] indices;
+        int gradOffset, indicesOffset, plane, outPlane, gradInputOffset;
+
+        @Override
+        public void run(int p0, int p1) {
+            maxPoolBackwardPlanes(p0, p1, grad, gradOffset, indices, indicesOffset, plane, outPlane, gradInput,
+                    gradInputOffset);
+        }
+
+        @Override
+        void clear() {
+            grad = gradInput = null;
+            indices = null;
+        }
+    }
+
+    private static final Parallel.Reused<MaxPoolBackwardCall> MAX_POOL_BACKWARD_CALLS =
+            new Parallel.Reused<>(MaxPoolBackwardCall::new);
 
     /**
      * One plane, {@code strideW} 1 or 2, {@code outW >= L}. Per output row, blocks of L output
@@ -2237,40 +2617,56 @@ public class PanamaKernels extends ScalarKernels {
         // channels are independent: split them over the pool; per channel, two passes (mean, then
         // centred squares: the one-pass E[x^2]-E[x]^2 loses digits) and one fused scale-shift pass
         int grain = Math.max(1, PARALLEL_GRAIN / Math.max(1, batch * spatial));
+        BatchNormCall call = BATCH_NORM_CALLS.get();
+        call.pass = BatchNormCall.Pass.TRAIN;
+        call.sizes(x, xOffset, batch, channels, spatial, weight, eps);
+        call.bias = bias;
+        call.out = out;
+        call.outOffset = outOffset;
+        call.saveMean = saveMean;
+        call.saveInvStd = saveInvStd;
+        call.unbiasedVar = unbiasedVar;
+        Parallel.forRange(channels, grain, 1, call);
+    }
+
+    private static void batchNormTrain(BatchNormCall call, int c0, int c1) {
+        float[] x = call.x, weight = call.weight, bias = call.bias, out = call.out;
+        float[] saveMean = call.saveMean, saveInvStd = call.saveInvStd, unbiasedVar = call.unbiasedVar;
+        int xOffset = call.xOffset, batch = call.batch, channels = call.channels, spatial = call.spatial;
+        int outOffset = call.outOffset;
+        float eps = call.eps;
         if (spatial < BN_ROW_PLANE) {
-            Parallel.forRange(channels, grain, 1, (c0, c1) -> BatchNormRows.train(x, xOffset, batch, channels, spatial,
-                    c0, c1, weight, bias, eps, out, outOffset, saveMean, saveInvStd, unbiasedVar));
+            BatchNormRows.train(x, xOffset, batch, channels, spatial, c0, c1, weight, bias, eps, out, outOffset,
+                    saveMean, saveInvStd, unbiasedVar);
             return;
         }
-        Parallel.forRange(channels, grain, 1, (c0, c1) -> {
-            long count = (long) batch * spatial;
-            for (int c = c0; c < c1; c++) {
-                double s = 0;
-                for (int b = 0; b < batch; b++) {
-                    s += sumBlockAny(x, xOffset + (b * channels + c) * spatial, spatial);
-                }
-                double mean = s / count;
-                double ss = 0;
-                for (int b = 0; b < batch; b++) {
-                    ss += centredSquares(x, xOffset + (b * channels + c) * spatial, spatial, (float) mean);
-                }
-                double var = ss / count;
-                float invStd = (float) (1.0 / Math.sqrt(var + eps));
-                saveMean[c] = (float) mean;
-                saveInvStd[c] = invStd;
-                if (unbiasedVar != null) {
-                    unbiasedVar[c] = count > 1 ? (float) (ss / (count - 1)) : Float.NaN;
-                }
-                float w = weight == null ? 1f : weight[c];
-                float bi = bias == null ? 0f : bias[c];
-                float scale = invStd * w;
-                float shift = bi - (float) mean * scale;
-                for (int b = 0; b < batch; b++) {
-                    scaleShift(x, xOffset + (b * channels + c) * spatial, scale, shift,
-                            out, outOffset + (b * channels + c) * spatial, spatial);
-                }
+        long count = (long) batch * spatial;
+        for (int c = c0; c < c1; c++) {
+            double s = 0;
+            for (int b = 0; b < batch; b++) {
+                s += sumBlockAny(x, xOffset + (b * channels + c) * spatial, spatial);
             }
-        });
+            double mean = s / count;
+            double ss = 0;
+            for (int b = 0; b < batch; b++) {
+                ss += centredSquares(x, xOffset + (b * channels + c) * spatial, spatial, (float) mean);
+            }
+            double var = ss / count;
+            float invStd = (float) (1.0 / Math.sqrt(var + eps));
+            saveMean[c] = (float) mean;
+            saveInvStd[c] = invStd;
+            if (unbiasedVar != null) {
+                unbiasedVar[c] = count > 1 ? (float) (ss / (count - 1)) : Float.NaN;
+            }
+            float w = weight == null ? 1f : weight[c];
+            float bi = bias == null ? 0f : bias[c];
+            float scale = invStd * w;
+            float shift = bi - (float) mean * scale;
+            for (int b = 0; b < batch; b++) {
+                scaleShift(x, xOffset + (b * channels + c) * spatial, scale, shift,
+                        out, outOffset + (b * channels + c) * spatial, spatial);
+            }
+        }
     }
 
     /** Sum of (x - mean)^2, four accumulators. */
@@ -2322,24 +2718,39 @@ public class PanamaKernels extends ScalarKernels {
                               float[] weight, float[] bias, float[] runningMean, float[] runningVar, float eps,
                               float[] out, int outOffset) {
         int grain = Math.max(1, PARALLEL_GRAIN / Math.max(1, batch * spatial));
+        BatchNormCall call = BATCH_NORM_CALLS.get();
+        call.pass = BatchNormCall.Pass.EVAL;
+        call.sizes(x, xOffset, batch, channels, spatial, weight, eps);
+        call.bias = bias;
+        call.runningMean = runningMean;
+        call.runningVar = runningVar;
+        call.out = out;
+        call.outOffset = outOffset;
+        Parallel.forRange(channels, grain, 1, call);
+    }
+
+    private static void batchNormEval(BatchNormCall call, int c0, int c1) {
+        float[] x = call.x, weight = call.weight, bias = call.bias, out = call.out;
+        float[] runningMean = call.runningMean, runningVar = call.runningVar;
+        int xOffset = call.xOffset, batch = call.batch, channels = call.channels, spatial = call.spatial;
+        int outOffset = call.outOffset;
+        float eps = call.eps;
         if (spatial < BN_ROW_PLANE) {
-            Parallel.forRange(channels, grain, 1, (c0, c1) -> BatchNormRows.eval(x, xOffset, batch, channels, spatial,
-                    c0, c1, weight, bias, runningMean, runningVar, eps, out, outOffset));
+            BatchNormRows.eval(x, xOffset, batch, channels, spatial, c0, c1, weight, bias, runningMean, runningVar,
+                    eps, out, outOffset);
             return;
         }
-        Parallel.forRange(channels, grain, 1, (c0, c1) -> {
-            for (int c = c0; c < c1; c++) {
-                float invStd = (float) (1.0 / Math.sqrt(runningVar[c] + eps));
-                float w = weight == null ? 1f : weight[c];
-                float bi = bias == null ? 0f : bias[c];
-                float scale = invStd * w;
-                float shift = bi - runningMean[c] * scale;
-                for (int b = 0; b < batch; b++) {
-                    scaleShift(x, xOffset + (b * channels + c) * spatial, scale, shift,
-                            out, outOffset + (b * channels + c) * spatial, spatial);
-                }
+        for (int c = c0; c < c1; c++) {
+            float invStd = (float) (1.0 / Math.sqrt(runningVar[c] + eps));
+            float w = weight == null ? 1f : weight[c];
+            float bi = bias == null ? 0f : bias[c];
+            float scale = invStd * w;
+            float shift = bi - runningMean[c] * scale;
+            for (int b = 0; b < batch; b++) {
+                scaleShift(x, xOffset + (b * channels + c) * spatial, scale, shift,
+                        out, outOffset + (b * channels + c) * spatial, spatial);
             }
-        });
+        }
     }
 
     @Override
@@ -2349,46 +2760,110 @@ public class PanamaKernels extends ScalarKernels {
                                        float[] gradInput, int gradInputOffset, boolean accumulate,
                                        float[] gradWeight, float[] gradBias) {
         int grain = Math.max(1, PARALLEL_GRAIN / Math.max(1, batch * spatial));
+        BatchNormCall call = BATCH_NORM_CALLS.get();
+        call.pass = BatchNormCall.Pass.BACKWARD;
+        call.sizes(x, xOffset, batch, channels, spatial, weight, 0f);
+        call.grad = grad;
+        call.gradOffset = gradOffset;
+        call.saveMean = saveMean;
+        call.saveInvStd = saveInvStd;
+        call.gradInput = gradInput;
+        call.gradInputOffset = gradInputOffset;
+        call.accumulate = accumulate;
+        call.gradWeight = gradWeight;
+        call.gradBias = gradBias;
+        Parallel.forRange(channels, grain, 1, call);
+    }
+
+    private static void batchNormBackward(BatchNormCall call, int c0, int c1) {
+        float[] grad = call.grad, x = call.x, weight = call.weight, saveMean = call.saveMean;
+        float[] saveInvStd = call.saveInvStd, gradInput = call.gradInput, gradWeight = call.gradWeight;
+        float[] gradBias = call.gradBias;
+        int gradOffset = call.gradOffset, xOffset = call.xOffset, batch = call.batch, channels = call.channels;
+        int spatial = call.spatial, gradInputOffset = call.gradInputOffset;
+        boolean accumulate = call.accumulate;
         if (spatial < BN_ROW_PLANE) {
-            Parallel.forRange(channels, grain, 1, (c0, c1) -> BatchNormRows.backward(grad, gradOffset, x, xOffset, batch,
-                    channels, spatial, c0, c1, weight, saveMean, saveInvStd, gradInput, gradInputOffset, accumulate,
-                    gradWeight, gradBias));
+            BatchNormRows.backward(grad, gradOffset, x, xOffset, batch, channels, spatial, c0, c1, weight, saveMean,
+                    saveInvStd, gradInput, gradInputOffset, accumulate, gradWeight, gradBias);
             return;
         }
-        Parallel.forRange(channels, grain, 1, (c0, c1) -> {
-            long count = (long) batch * spatial;
-            double[] sums = new double[2];
-            for (int c = c0; c < c1; c++) {
-                float mean = saveMean[c];
-                float invStd = saveInvStd[c];
-                double sumG = 0;
-                double sumGX = 0;
+        long count = (long) batch * spatial;
+        double[] sums = GRAD_SUMS.get();
+        for (int c = c0; c < c1; c++) {
+            float mean = saveMean[c];
+            float invStd = saveInvStd[c];
+            double sumG = 0;
+            double sumGX = 0;
+            for (int b = 0; b < batch; b++) {
+                int off = (b * channels + c) * spatial;
+                gradSums(grad, gradOffset + off, x, xOffset + off, spatial, mean, sums);
+                sumG += sums[0];
+                sumGX += sums[1];
+            }
+            if (gradBias != null) {
+                gradBias[c] += (float) sumG;
+            }
+            if (gradWeight != null) {
+                gradWeight[c] += (float) (sumGX * invStd);
+            }
+            if (gradInput != null) {
+                float w = weight == null ? 1f : weight[c];
+                float meanG = (float) (sumG / count);
+                float kk = (float) (sumGX / count) * invStd * invStd;
+                float scale = w * invStd;
                 for (int b = 0; b < batch; b++) {
                     int off = (b * channels + c) * spatial;
-                    gradSums(grad, gradOffset + off, x, xOffset + off, spatial, mean, sums);
-                    sumG += sums[0];
-                    sumGX += sums[1];
-                }
-                if (gradBias != null) {
-                    gradBias[c] += (float) sumG;
-                }
-                if (gradWeight != null) {
-                    gradWeight[c] += (float) (sumGX * invStd);
-                }
-                if (gradInput != null) {
-                    float w = weight == null ? 1f : weight[c];
-                    float meanG = (float) (sumG / count);
-                    float kk = (float) (sumGX / count) * invStd * invStd;
-                    float scale = w * invStd;
-                    for (int b = 0; b < batch; b++) {
-                        int off = (b * channels + c) * spatial;
-                        bnGradInput(grad, gradOffset + off, x, xOffset + off, mean, meanG, kk, scale,
-                                gradInput, gradInputOffset + off, accumulate, spatial);
-                    }
+                    bnGradInput(grad, gradOffset + off, x, xOffset + off, mean, meanG, kk, scale,
+                            gradInput, gradInputOffset + off, accumulate, spatial);
                 }
             }
-        });
+        }
     }
+
+    /**
+     * The arguments of the three batch norm kernels for the pool (see {@link Parallel.Call}), with
+     * the pass to run over each range of channels.
+     */
+    private static final class BatchNormCall extends Parallel.RangeCall {
+        enum Pass { TRAIN, EVAL, BACKWARD }
+
+        Pass pass;
+        float[] x, weight, bias, out, saveMean, saveInvStd, unbiasedVar, runningMean, runningVar;
+        float[] grad, gradInput, gradWeight, gradBias;
+        int xOffset, batch, channels, spatial, outOffset, gradOffset, gradInputOffset;
+        float eps;
+        boolean accumulate;
+
+        void sizes(float[] x, int xOffset, int batch, int channels, int spatial, float[] weight, float eps) {
+            this.x = x;
+            this.xOffset = xOffset;
+            this.batch = batch;
+            this.channels = channels;
+            this.spatial = spatial;
+            this.weight = weight;
+            this.eps = eps;
+        }
+
+        @Override
+        public void run(int c0, int c1) {
+            switch (pass) {
+                case TRAIN -> batchNormTrain(this, c0, c1);
+                case EVAL -> batchNormEval(this, c0, c1);
+                case BACKWARD -> batchNormBackward(this, c0, c1);
+            }
+        }
+
+        @Override
+        void clear() {
+            x = weight = bias = out = saveMean = saveInvStd = unbiasedVar = runningMean = runningVar = null;
+            grad = gradInput = gradWeight = gradBias = null;
+        }
+    }
+
+    private static final Parallel.Reused<BatchNormCall> BATCH_NORM_CALLS = new Parallel.Reused<>(BatchNormCall::new);
+
+    /** {@link #gradSums}' two results, per thread. */
+    private static final ThreadLocal<double[]> GRAD_SUMS = ThreadLocal.withInitial(() -> new double[2]);
 
     /** sums[0] = sum(g), sums[1] = sum(g * (x - mean)), two accumulators each. */
     private static void gradSums(float[] g, int go, float[] x, int xo, int n, float mean, double[] sums) {
@@ -2444,9 +2919,47 @@ public class PanamaKernels extends ScalarKernels {
     @Override
     public void sgdStep(float[] w, int wOffset, float[] grad, int gradOffset, float[] buf, int bufOffset, int n,
                         float lr, float momentum, float dampening, float weightDecay, boolean nesterov, boolean first) {
-        Parallel.forRange(n, PARALLEL_GRAIN, 64, (from, to) -> sgdRange(w, wOffset + from, grad, gradOffset + from,
-                buf, bufOffset + from, to - from, lr, momentum, dampening, weightDecay, nesterov, first));
+        if (n < PARALLEL_GRAIN) {
+            sgdRange(w, wOffset, grad, gradOffset, buf, bufOffset, n, lr, momentum, dampening, weightDecay,
+                    nesterov, first);
+            return;
+        }
+        SgdCall call = SGD_CALLS.get();
+        call.w = w;
+        call.wo = wOffset;
+        call.grad = grad;
+        call.go = gradOffset;
+        call.buf = buf;
+        call.bo = bufOffset;
+        call.lr = lr;
+        call.momentum = momentum;
+        call.dampening = dampening;
+        call.weightDecay = weightDecay;
+        call.nesterov = nesterov;
+        call.first = first;
+        Parallel.forRange(n, PARALLEL_GRAIN, 64, call);
     }
+
+    /** {@link #sgdStep}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class SgdCall extends Parallel.RangeCall {
+        float[] w, grad, buf;
+        int wo, go, bo;
+        float lr, momentum, dampening, weightDecay;
+        boolean nesterov, first;
+
+        @Override
+        public void run(int from, int to) {
+            sgdRange(w, wo + from, grad, go + from, buf, bo + from, to - from, lr, momentum, dampening, weightDecay,
+                    nesterov, first);
+        }
+
+        @Override
+        void clear() {
+            w = grad = buf = null;
+        }
+    }
+
+    private static final Parallel.Reused<SgdCall> SGD_CALLS = new Parallel.Reused<>(SgdCall::new);
 
     private static void sgdRange(float[] w, int wo, float[] grad, int go, float[] buf, int bo, int n,
                                  float lr, float momentum, float dampening, float weightDecay,
@@ -2485,9 +2998,50 @@ public class PanamaKernels extends ScalarKernels {
     public void adamStep(float[] w, int wOffset, float[] grad, int gradOffset, float[] m, float[] v, int stateOffset,
                          int n, float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled,
                          float bc1, float bc2) {
-        Parallel.forRange(n, PARALLEL_GRAIN, 64, (from, to) -> adamRange(w, wOffset + from, grad, gradOffset + from,
-                m, v, stateOffset + from, to - from, lr, beta1, beta2, eps, weightDecay, decoupled, bc1, bc2));
+        if (n < PARALLEL_GRAIN) {
+            adamRange(w, wOffset, grad, gradOffset, m, v, stateOffset, n, lr, beta1, beta2, eps, weightDecay,
+                    decoupled, bc1, bc2);
+            return;
+        }
+        AdamCall call = ADAM_CALLS.get();
+        call.w = w;
+        call.wo = wOffset;
+        call.grad = grad;
+        call.go = gradOffset;
+        call.m = m;
+        call.v = v;
+        call.so = stateOffset;
+        call.lr = lr;
+        call.beta1 = beta1;
+        call.beta2 = beta2;
+        call.eps = eps;
+        call.weightDecay = weightDecay;
+        call.decoupled = decoupled;
+        call.bc1 = bc1;
+        call.bc2 = bc2;
+        Parallel.forRange(n, PARALLEL_GRAIN, 64, call);
     }
+
+    /** {@link #adamStep}'s arguments for the pool (see {@link Parallel.Call}). */
+    private static final class AdamCall extends Parallel.RangeCall {
+        float[] w, grad, m, v;
+        int wo, go, so;
+        float lr, beta1, beta2, eps, weightDecay, bc1, bc2;
+        boolean decoupled;
+
+        @Override
+        public void run(int from, int to) {
+            adamRange(w, wo + from, grad, go + from, m, v, so + from, to - from, lr, beta1, beta2, eps, weightDecay,
+                    decoupled, bc1, bc2);
+        }
+
+        @Override
+        void clear() {
+            w = grad = m = v = null;
+        }
+    }
+
+    private static final Parallel.Reused<AdamCall> ADAM_CALLS = new Parallel.Reused<>(AdamCall::new);
 
     private static void adamRange(float[] w, int wo, float[] grad, int go, float[] m, float[] v, int so, int n,
                                   float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled,

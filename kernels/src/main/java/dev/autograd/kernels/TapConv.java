@@ -284,34 +284,19 @@ final class TapConv {
         }
         float[] b = Scratch.floats(B_PANELS, Math.toIntExact(bSize));
         int ldp = columns;
-        Parallel.forRange(columns / COLS, 1, 1, (u0, u1) -> {
-            int[] base = Scratch.ints(ROW_BASES, COLS);
-            int[] pixels = Scratch.ints(ROW_PIXELS, COLS * taps);
-            for (int unit = u0; unit < u1; unit++) {
-                int q = classOfColumn(columnFrom, plan.classes, unit * COLS);
-                int first = unit * COLS - columnFrom[q];
-                int valid = plan.tapFrom[q + 1] - plan.tapFrom[q];
-                for (int i = 0; i < COLS; i++) {
-                    int r = first + i;
-                    base[i] = r < plan.rowCount[q] ? xOff + (r % batch) * channels * image : -1;
-                    int p = r < plan.rowCount[q] ? plan.position(q, r) : 0;
-                    for (int t = 0; t < valid; t++) {
-                        pixels[t * COLS + i] = plan.pixel[p * taps + plan.validTaps[plan.tapFrom[q] + t]];
-                    }
-                }
-                int at = bFrom[q] + first * channels * valid;
-                for (int c0 = 0; c0 < channels; c0 += span) {
-                    int cn = Math.min(span, channels - c0);
-                    for (int t = 0; t < valid; t++) {
-                        for (int c = c0; c < c0 + cn; c++) {
-                            for (int i = 0; i < COLS; i++, at++) {
-                                b[at] = base[i] < 0 ? 0f : x[base[i] + c * image + pixels[t * COLS + i]];
-                            }
-                        }
-                    }
-                }
-            }
-        });
+        ForwardPanelsCall panels = FORWARD_PANELS_CALLS.get();
+        panels.plan = plan;
+        panels.columnFrom = columnFrom;
+        panels.bFrom = bFrom;
+        panels.b = b;
+        panels.x = x;
+        panels.xOff = xOff;
+        panels.batch = batch;
+        panels.channels = channels;
+        panels.image = image;
+        panels.taps = taps;
+        panels.span = span;
+        Parallel.forRange(columns / COLS, 1, 1, panels);
         // out[o, column] by blocks of FORWARD_ROWS rows of W, whose values the kernel broadcasts from
         // W as it stands (no transposed copy of W); then the block's rows to out[image, o, position].
         // Other kernel sizes than 3x3: W copied with its taps in groups of TAP_STRIDE (see wKernel)
@@ -320,7 +305,34 @@ final class TapConv {
         float[] wk = asIs ? w : regrouped(w, wOff, outC, channels, taps, ldw);
         int wkOff = asIs ? wOff : 0;
         int blocksO = (outC + FORWARD_ROWS - 1) / FORWARD_ROWS;
-        Parallel.forRange(blocksO, 1, 1, (o0, o1) -> {
+        ForwardRowsCall call = FORWARD_ROWS_CALLS.get();
+        call.plan = plan;
+        call.columnFrom = columnFrom;
+        call.bFrom = bFrom;
+        call.wk = wk;
+        call.b = b;
+        call.out = out;
+        call.ldp = ldp;
+        call.outC = outC;
+        call.channels = channels;
+        call.span = span;
+        call.wkOff = wkOff;
+        call.ldw = ldw;
+        call.batch = batch;
+        call.outOff = outOff;
+        call.plane = plane;
+        Parallel.forRange(blocksO, 1, 1, call);
+    }
+
+    /** {@link #forward}'s blocks of rows of W, for the pool (see {@link Parallel.Call}). */
+    private static final class ForwardRowsCall extends Parallel.RangeCall {
+        Plan plan;
+        int[] columnFrom, bFrom;
+        float[] wk, b, out;
+        int ldp, outC, channels, span, wkOff, ldw, batch, outOff, plane;
+
+        @Override
+        public void run(int o0, int o1) {
             float[] product = Scratch.floats(PRODUCT, FORWARD_ROWS * ldp);
             for (int ob = o0; ob < o1; ob++) {
                 int row0 = ob * FORWARD_ROWS;
@@ -347,8 +359,66 @@ final class TapConv {
                     }
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            plan = null;
+            columnFrom = bFrom = null;
+            wk = b = out = null;
+        }
     }
+
+    private static final Parallel.Reused<ForwardRowsCall> FORWARD_ROWS_CALLS =
+            new Parallel.Reused<>(ForwardRowsCall::new);
+
+    /** {@link #forward}'s panels of B, for the pool (see {@link Parallel.Call}). */
+    private static final class ForwardPanelsCall extends Parallel.RangeCall {
+        Plan plan;
+        int[] columnFrom, bFrom;
+        float[] b, x;
+        int xOff, batch, channels, image, taps, span;
+
+        @Override
+        public void run(int u0, int u1) {
+            int[] base = Scratch.ints(ROW_BASES, COLS);
+            int[] pixels = Scratch.ints(ROW_PIXELS, COLS * taps);
+            for (int unit = u0; unit < u1; unit++) {
+                int q = classOfColumn(columnFrom, plan.classes, unit * COLS);
+                int first = unit * COLS - columnFrom[q];
+                int valid = plan.tapFrom[q + 1] - plan.tapFrom[q];
+                for (int i = 0; i < COLS; i++) {
+                    int r = first + i;
+                    base[i] = r < plan.rowCount[q] ? xOff + (r % batch) * channels * image : -1;
+                    int p = r < plan.rowCount[q] ? plan.position(q, r) : 0;
+                    for (int t = 0; t < valid; t++) {
+                        pixels[t * COLS + i] = plan.pixel[p * taps + plan.validTaps[plan.tapFrom[q] + t]];
+                    }
+                }
+                int at = bFrom[q] + first * channels * valid;
+                for (int c0 = 0; c0 < channels; c0 += span) {
+                    int cn = Math.min(span, channels - c0);
+                    for (int t = 0; t < valid; t++) {
+                        for (int c = c0; c < c0 + cn; c++) {
+                            for (int i = 0; i < COLS; i++, at++) {
+                                b[at] = base[i] < 0 ? 0f : x[base[i] + c * image + pixels[t * COLS + i]];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        @Override
+        void clear() {
+            plan = null;
+            columnFrom = bFrom = null;
+            b = x = null;
+        }
+    }
+
+    private static final Parallel.Reused<ForwardPanelsCall> FORWARD_PANELS_CALLS =
+            new Parallel.Reused<>(ForwardPanelsCall::new);
 
     /** W [outC, channels * taps] with each row's taps at {@link #tapColumn}, rows ldw apart (the caller's scratch). */
     private static float[] regrouped(float[] w, int wOff, int outC, int channels, int taps, int ldw) {
@@ -528,20 +598,16 @@ final class TapConv {
         int[] columnFrom = Scratch.ints(COLUMN_STARTS, plan.classes + 1);
         int columns = classColumns(plan, columnFrom);
         float[] b = Scratch.floats(B_PANELS, Math.multiplyExact(columns, outC));
-        Parallel.forRange(columns / COLS, 1, 1, (u0, u1) -> {
-            for (int unit = u0; unit < u1; unit++) {
-                int q = classOfColumn(columnFrom, plan.classes, unit * COLS);
-                int first = unit * COLS - columnFrom[q];
-                int dst = unit * COLS * outC;
-                for (int i = 0; i < COLS; i++) {
-                    int r = first + i;
-                    int src = r < plan.rowCount[q] ? gOff + (r % batch) * outC * plane + plan.position(q, r) : -1;
-                    for (int o = 0; o < outC; o++) {
-                        b[dst + o * COLS + i] = src < 0 ? 0f : grad[src + o * plane];
-                    }
-                }
-            }
-        });
+        InputGradPanelsCall panels = INPUT_GRAD_PANELS_CALLS.get();
+        panels.plan = plan;
+        panels.columnFrom = columnFrom;
+        panels.b = b;
+        panels.grad = grad;
+        panels.outC = outC;
+        panels.gOff = gOff;
+        panels.batch = batch;
+        panels.plane = plane;
+        Parallel.forRange(columns / COLS, 1, 1, panels);
         // blocks of channels: their columns of W copied to rows COLUMN_STRIDE apart, then per class
         // tiles of W_ROWS (channel, tap) pairs by COLS columns, each added into its pixels' gradient. A
         // block's channels are its own, so the sums into gx run in one order on any thread count.
@@ -563,7 +629,34 @@ final class TapConv {
                 columnAt[columns + col] = plan.position(q, r);
             }
         }
-        Parallel.forRange(blocks, 1, 1, (k0, k1) -> {
+        InputGradBlocksCall call = INPUT_GRAD_BLOCKS_CALLS.get();
+        call.plan = plan;
+        call.columnFrom = columnFrom;
+        call.columnAt = columnAt;
+        call.w = w;
+        call.b = b;
+        call.gx = gx;
+        call.outC = outC;
+        call.tileCount = tileCount;
+        call.span = span;
+        call.channels = channels;
+        call.wOff = wOff;
+        call.taps = taps;
+        call.k = k;
+        call.columns = columns;
+        call.image = image;
+        Parallel.forRange(blocks, 1, 1, call);
+    }
+
+    /** {@link #inputGrad}'s blocks of channels, for the pool (see {@link Parallel.Call}). */
+    private static final class InputGradBlocksCall extends Parallel.RangeCall {
+        Plan plan;
+        int[] columnFrom, columnAt;
+        float[] w, b, gx;
+        int outC, tileCount, span, channels, wOff, taps, k, columns, image;
+
+        @Override
+        public void run(int k0, int k1) {
             float[] cols = Scratch.floats(PANEL, outC * COLUMN_STRIDE);
             float[] acc = Scratch.floats(PRODUCT, tileCount * W_ROWS * COLS);
             int[] pair = Scratch.ints(ROW_BASES, tileCount * TILE_INTS);
@@ -616,8 +709,52 @@ final class TapConv {
                     }
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            plan = null;
+            columnFrom = columnAt = null;
+            w = b = gx = null;
+        }
     }
+
+    private static final Parallel.Reused<InputGradBlocksCall> INPUT_GRAD_BLOCKS_CALLS =
+            new Parallel.Reused<>(InputGradBlocksCall::new);
+
+    /** {@link #inputGrad}'s panels of B, for the pool (see {@link Parallel.Call}). */
+    private static final class InputGradPanelsCall extends Parallel.RangeCall {
+        Plan plan;
+        int[] columnFrom;
+        float[] b, grad;
+        int outC, gOff, batch, plane;
+
+        @Override
+        public void run(int u0, int u1) {
+            for (int unit = u0; unit < u1; unit++) {
+                int q = classOfColumn(columnFrom, plan.classes, unit * COLS);
+                int first = unit * COLS - columnFrom[q];
+                int dst = unit * COLS * outC;
+                for (int i = 0; i < COLS; i++) {
+                    int r = first + i;
+                    int src = r < plan.rowCount[q] ? gOff + (r % batch) * outC * plane + plan.position(q, r) : -1;
+                    for (int o = 0; o < outC; o++) {
+                        b[dst + o * COLS + i] = src < 0 ? 0f : grad[src + o * plane];
+                    }
+                }
+            }
+        }
+
+        @Override
+        void clear() {
+            plan = null;
+            columnFrom = null;
+            b = grad = null;
+        }
+    }
+
+    private static final Parallel.Reused<InputGradPanelsCall> INPUT_GRAD_PANELS_CALLS =
+            new Parallel.Reused<>(InputGradPanelsCall::new);
 
     /**
      * Pairs e0 .. e0 + W_ROWS - 1 of class q in a block of cn channels, channel by channel and in each
@@ -855,33 +992,22 @@ final class TapConv {
         int panelDepth = pairs;
         float[] a = Scratch.floats(TAP_A, Math.multiplyExact(oPanels * MR, pairs));
         float[] bp = Scratch.floats(TAP_B, Math.multiplyExact(cPadded, pairs));
-        Parallel.forRange(oPanels + cPanels, 1, 1, (u0, u1) -> {
-            for (int u = u0; u < u1; u++) {
-                for (int t = 0; t < taps; t++) {
-                    int first = rows[t];
-                    int depth = rows[t + 1] - first;
-                    if (u < oPanels) {
-                        int o0 = u * MR;
-                        int at = MR * (u * panelDepth + first);
-                        for (int kk = 0; kk < depth; kk++) {
-                            int src = rows[gAt + first + kk];
-                            for (int i = 0; i < MR; i++, at++) {
-                                a[at] = o0 + i < outC ? grad[src + (o0 + i) * plane] : 0f;
-                            }
-                        }
-                    } else {
-                        int c0 = (u - oPanels) * NR;
-                        int at = NR * ((u - oPanels) * panelDepth + first);
-                        for (int kk = 0; kk < depth; kk++) {
-                            int src = rows[xAt + first + kk];
-                            for (int j = 0; j < NR; j++, at++) {
-                                bp[at] = c0 + j < channels ? x[src + (c0 + j) * image] : 0f;
-                            }
-                        }
-                    }
-                }
-            }
-        });
+        WeightGradPanelsCall panels = WEIGHT_GRAD_PANELS_CALLS.get();
+        panels.rows = rows;
+        panels.a = a;
+        panels.bp = bp;
+        panels.grad = grad;
+        panels.x = x;
+        panels.taps = taps;
+        panels.oPanels = oPanels;
+        panels.panelDepth = panelDepth;
+        panels.gAt = gAt;
+        panels.xAt = xAt;
+        panels.outC = outC;
+        panels.plane = plane;
+        panels.channels = channels;
+        panels.image = image;
+        Parallel.forRange(oPanels + cPanels, 1, 1, panels);
         // c panel by c panel: each tap's MR x NR product to a thread buffer of taps tiles (in L1),
         // then the panel's part of dW's rows, its NR channels by every tap (taps innermost, so
         // contiguous in dW). Element j = c*taps + t of that part is tile element t*MR*NR + c: a 3x3
@@ -891,7 +1017,34 @@ final class TapConv {
         for (int j = 0; j < NR * taps; j++) {
             from[j] = j % taps * MR * NR + j / taps;
         }
-        Parallel.forRange(oPanels, 1, 1, (p0, p1) -> {
+        WeightGradPanelCall call = WEIGHT_GRAD_PANEL_CALLS.get();
+        call.rows = rows;
+        call.from = from;
+        call.a = a;
+        call.bp = bp;
+        call.dw = dw;
+        call.threeByThree = threeByThree;
+        call.beta = beta;
+        call.taps = taps;
+        call.outC = outC;
+        call.cPanels = cPanels;
+        call.panelDepth = panelDepth;
+        call.channels = channels;
+        call.dwOff = dwOff;
+        call.k = k;
+        Parallel.forRange(oPanels, 1, 1, call);
+    }
+
+    /** {@link #weightGrad}'s panels of dW's rows, for the pool (see {@link Parallel.Call}). */
+    private static final class WeightGradPanelCall extends Parallel.RangeCall {
+        int[] rows, from;
+        float[] a, bp, dw;
+        boolean threeByThree;
+        float beta;
+        int taps, outC, cPanels, panelDepth, channels, dwOff, k;
+
+        @Override
+        public void run(int p0, int p1) {
             float[] product = Scratch.floats(PRODUCT, taps * MR * NR);
             for (int panel = p0; panel < p1; panel++) {
                 int rowsHere = Math.min(MR, outC - panel * MR);
@@ -918,8 +1071,62 @@ final class TapConv {
                     }
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            rows = from = null;
+            a = bp = dw = null;
+        }
     }
+
+    private static final Parallel.Reused<WeightGradPanelCall> WEIGHT_GRAD_PANEL_CALLS =
+            new Parallel.Reused<>(WeightGradPanelCall::new);
+
+    /** {@link #weightGrad}'s panels of A and B, for the pool (see {@link Parallel.Call}). */
+    private static final class WeightGradPanelsCall extends Parallel.RangeCall {
+        int[] rows;
+        float[] a, bp, grad, x;
+        int taps, oPanels, panelDepth, gAt, xAt, outC, plane, channels, image;
+
+        @Override
+        public void run(int u0, int u1) {
+            for (int u = u0; u < u1; u++) {
+                for (int t = 0; t < taps; t++) {
+                    int first = rows[t];
+                    int depth = rows[t + 1] - first;
+                    if (u < oPanels) {
+                        int o0 = u * MR;
+                        int at = MR * (u * panelDepth + first);
+                        for (int kk = 0; kk < depth; kk++) {
+                            int src = rows[gAt + first + kk];
+                            for (int i = 0; i < MR; i++, at++) {
+                                a[at] = o0 + i < outC ? grad[src + (o0 + i) * plane] : 0f;
+                            }
+                        }
+                    } else {
+                        int c0 = (u - oPanels) * NR;
+                        int at = NR * ((u - oPanels) * panelDepth + first);
+                        for (int kk = 0; kk < depth; kk++) {
+                            int src = rows[xAt + first + kk];
+                            for (int j = 0; j < NR; j++, at++) {
+                                bp[at] = c0 + j < channels ? x[src + (c0 + j) * image] : 0f;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        @Override
+        void clear() {
+            rows = null;
+            a = bp = grad = x = null;
+        }
+    }
+
+    private static final Parallel.Reused<WeightGradPanelsCall> WEIGHT_GRAD_PANELS_CALLS =
+            new Parallel.Reused<>(WeightGradPanelsCall::new);
 
     private static boolean validIn(Plan plan, int q, int t) {
         for (int i = plan.tapFrom[q]; i < plan.tapFrom[q + 1]; i++) {
