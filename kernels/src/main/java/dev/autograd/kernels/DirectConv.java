@@ -66,13 +66,24 @@ final class DirectConv {
     record Layout(int batch, int channels, int height, int width, int kH, int kW, int padH, int padW, int strideH,
                   int strideW, int outH, int outW, int rows, int cols, int image) {
 
+        /** The calling thread's last layout: a training step asks for the same one every time. */
+        private static final ThreadLocal<Layout[]> LAST = ThreadLocal.withInitial(() -> new Layout[1]);
+
         static Layout of(int batch, int channels, int height, int width, int kH, int kW, int padH, int padW,
                          int strideH, int strideW, int outH, int outW) {
+            Layout[] last = LAST.get();
+            Layout l = last[0];
+            if (l != null && l.batch == batch && l.channels == channels && l.height == height && l.width == width
+                    && l.kH == kH && l.kW == kW && l.padH == padH && l.padW == padW && l.strideH == strideH
+                    && l.strideW == strideW && l.outH == outH && l.outW == outW) {
+                return l;
+            }
             int rows = (outH - 1) * strideH + kH;
             int cols = roundUp(outW, COLS) + (kW - 1) / strideW;
             int image = Math.multiplyExact(Math.multiplyExact(channels * strideW, rows), cols);
-            return new Layout(batch, channels, height, width, kH, kW, padH, padW, strideH, strideW, outH, outW,
+            last[0] = new Layout(batch, channels, height, width, kH, kW, padH, padW, strideH, strideW, outH, outW,
                     rows, cols, image);
+            return last[0];
         }
 
         int depth() {

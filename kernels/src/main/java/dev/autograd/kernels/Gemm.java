@@ -207,6 +207,7 @@ final class Gemm {
         int n = columns.n();
         int k = columns.k();
         packed(false, false, outC, n, k, 1f, w, wOff, k, null, 0, 0, columns, 0f, out, outOff, n);
+        columns.release();
     }
 
     /**
@@ -219,7 +220,10 @@ final class Gemm {
                                float[] dw, int dwOff) {
         int n = columns.n();
         int k = columns.k();
-        packed(false, true, outC, k, n, 1f, grad, gradOff, ldGrad, null, 0, 0, columns.transposed(), beta, dw, dwOff, k);
+        ImageColumns transposed = columns.transposed();
+        packed(false, true, outC, k, n, 1f, grad, gradOff, ldGrad, null, 0, 0, transposed, beta, dw, dwOff, k);
+        transposed.release();
+        columns.release();
     }
 
     /**

@@ -18,7 +18,8 @@ import jdk.incubator.vector.VectorShuffle;
  * layer1 at batch 16), the column matrix kH*kW times that.
  *
  * <p>The arrays are the calling thread's scratch, reused by its next convolution: an instance is
- * valid until then.
+ * valid until then. So is the instance itself (and its {@link #transposed}), kept per thread so that
+ * a convolution allocates nothing.
  */
 final class ImageColumns {
 
@@ -26,18 +27,23 @@ final class ImageColumns {
     private static final ThreadLocal<int[]> ROWS = ThreadLocal.withInitial(() -> new int[0]);
     private static final ThreadLocal<int[]> COLUMNS = ThreadLocal.withInitial(() -> new int[0]);
 
-    private final float[] padded;
-    private final int[] rowOffsets;
-    private final int[] columnOffsets;
-    private final int k;
-    private final int n;
+    /** The calling thread's instance and its transpose (see the class comment). */
+    private static final ThreadLocal<ImageColumns> MINE = ThreadLocal.withInitial(ImageColumns::new);
+    private static final ThreadLocal<ImageColumns> MINE_TRANSPOSED = ThreadLocal.withInitial(ImageColumns::new);
 
-    private ImageColumns(float[] padded, int[] rowOffsets, int[] columnOffsets, int k, int n) {
+    private float[] padded;
+    private int[] rowOffsets;
+    private int[] columnOffsets;
+    private int k;
+    private int n;
+
+    private ImageColumns set(float[] padded, int[] rowOffsets, int[] columnOffsets, int k, int n) {
         this.padded = padded;
         this.rowOffsets = rowOffsets;
         this.columnOffsets = columnOffsets;
         this.k = k;
         this.n = n;
+        return this;
     }
 
     /** The padded copy's size in floats, or -1 when it would not fit in an array. */
@@ -86,7 +92,7 @@ final class ImageColumns {
                 }
             }
         }
-        return new ImageColumns(xp, rows, columns, k, n);
+        return MINE.get().set(xp, rows, columns, k, n);
     }
 
     /** n rounded up to a multiple of NR (n is a convolution's k or n, at most 2^31 - 1 - NR: PanamaKernels.fromImages). */
@@ -102,6 +108,11 @@ final class ImageColumns {
         return Scratch.ints(local, size);
     }
 
+    /** Drops the images after the product: without padding they are the caller's x, not scratch. */
+    void release() {
+        padded = null;
+    }
+
     /** Rows of this matrix: channels x kH x kW (batch x outH x outW when transposed). */
     int k() {
         return k;
@@ -114,7 +125,7 @@ final class ImageColumns {
 
     /** The transpose, on the same padded images: element (j, r) is element (r, j) of this. */
     ImageColumns transposed() {
-        return new ImageColumns(padded, columnOffsets, rowOffsets, n, k);
+        return MINE_TRANSPOSED.get().set(padded, columnOffsets, rowOffsets, n, k);
     }
 
     private static final ThreadLocal<float[]> LANE_INDEX = ThreadLocal.withInitial(() -> new float[L]);

@@ -728,9 +728,13 @@ public class PanamaKernels extends ScalarKernels {
             return;
         }
         // coalesce trailing dimensions: (d, d+1) merge when both operands step through them as one
-        int[] sh = shape.clone();
-        int[] as = aStrides.clone();
-        int[] bs = bStrides.clone();
+        // (in the calling thread's scratch, longer than rank: only the first rank entries count)
+        int[] sh = Scratch.ints(STRIDED_SHAPE, rank);
+        int[] as = Scratch.ints(STRIDED_A, rank);
+        int[] bs = Scratch.ints(STRIDED_B, rank);
+        System.arraycopy(shape, 0, sh, 0, rank);
+        System.arraycopy(aStrides, 0, as, 0, rank);
+        System.arraycopy(bStrides, 0, bs, 0, rank);
         int r = rank;
         for (int d = rank - 2; d >= 0; d--) {
             int last = r - 1;
@@ -743,8 +747,8 @@ public class PanamaKernels extends ScalarKernels {
                 break;
             }
         }
-        for (int d : sh) {
-            if (d == 0) {
+        for (int d = 0; d < rank; d++) {
+            if (sh[d] == 0) {
                 return;
             }
         }
@@ -755,7 +759,8 @@ public class PanamaKernels extends ScalarKernels {
         for (int d = 0; d < r - 1; d++) {
             rows *= sh[d];
         }
-        int[] index = new int[r];
+        int[] index = Scratch.ints(STRIDED_INDEX, r);
+        java.util.Arrays.fill(index, 0, r, 0);
         int ai = aOffset;
         int bi = bOffset;
         for (int row = 0; row < rows; row++) {
@@ -785,6 +790,12 @@ public class PanamaKernels extends ScalarKernels {
         }
     }
 
+    /** {@link #binaryStrided}'s merged shape, strides and index, per thread. */
+    private static final ThreadLocal<int[]> STRIDED_SHAPE = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<int[]> STRIDED_A = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<int[]> STRIDED_B = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<int[]> STRIDED_INDEX = ThreadLocal.withInitial(() -> new int[0]);
+
     @Override
     public void copyStrided(int[] shape, float[] x, int xOffset, int[] xStrides, float[] out, int outOffset) {
         int rank = shape.length;
@@ -793,8 +804,8 @@ public class PanamaKernels extends ScalarKernels {
             return;
         }
         // dimensions of size 1 take no part (batch 1's [1, O, P]), so a transpose stays 2-D
-        int[] sh = new int[rank];
-        int[] xs = new int[rank];
+        int[] sh = Scratch.ints(COPY_SHAPE, rank);
+        int[] xs = Scratch.ints(COPY_STRIDES, rank);
         int r = 0;
         for (int d = 0; d < rank; d++) {
             if (shape[d] != 1) {
@@ -825,21 +836,83 @@ public class PanamaKernels extends ScalarKernels {
         if (r == 2 && xs[0] == 1 && ix >= sh[0] && L >= 8 && sh[0] >= L && inner >= 8) {
             // ranges of whole blocks of eight columns (the last range takes the rest)
             int rowsT = sh[0];
-            Parallel.forRange(inner, Math.max(8, PARALLEL_GRAIN / rowsT), 8, (c0, c1) ->
-                    transpose(rowsT, inner, c0, c1, x, xOffset, ix, out, outOffset));
+            TransposeCall call = TRANSPOSE_CALLS.get();
+            call.rowsT = rowsT;
+            call.inner = inner;
+            call.x = x;
+            call.xOffset = xOffset;
+            call.ix = ix;
+            call.out = out;
+            call.outOffset = outOffset;
+            Parallel.forRange(inner, Math.max(8, PARALLEL_GRAIN / rowsT), 8, call);
             return;
         }
         // rows in ranges on the pool's threads: the convolutions' [O, B, P] <-> [B, O, P] copies ran
         // on the calling thread alone (about 3 ms of a batch-16 step while the other core waited)
         int mergedRank = r;
-        Parallel.forRange(rows, Math.max(1, PARALLEL_GRAIN / Math.max(1, inner)), 1, (from, to) ->
-                copyRows(mergedRank, sh, xs, inner, ix, x, xOffset, out, outOffset, from, to));
+        CopyRowsCall rowsCall = COPY_ROWS_CALLS.get();
+        rowsCall.mergedRank = mergedRank;
+        rowsCall.sh = sh;
+        rowsCall.xs = xs;
+        rowsCall.inner = inner;
+        rowsCall.ix = ix;
+        rowsCall.x = x;
+        rowsCall.xOffset = xOffset;
+        rowsCall.out = out;
+        rowsCall.outOffset = outOffset;
+        Parallel.forRange(rows, Math.max(1, PARALLEL_GRAIN / Math.max(1, inner)), 1, rowsCall);
     }
+
+    /**
+     * {@link #copyStrided}'s merged shape and strides, and {@link #copyRows}' index, per thread (the
+     * shape and strides are the caller's, read by the pool's threads until the call returns).
+     */
+    private static final ThreadLocal<int[]> COPY_SHAPE = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<int[]> COPY_STRIDES = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<int[]> COPY_INDEX = ThreadLocal.withInitial(() -> new int[0]);
+
+    /** {@link #copyStrided}'s blocks of columns of a transpose, for the pool (see {@link Parallel.Call}). */
+    private static final class TransposeCall extends Parallel.RangeCall {
+        int rowsT, inner, xOffset, ix, outOffset;
+        float[] x, out;
+
+        @Override
+        public void run(int c0, int c1) {
+            transpose(rowsT, inner, c0, c1, x, xOffset, ix, out, outOffset);
+        }
+
+        @Override
+        void clear() {
+            x = out = null;
+        }
+    }
+
+    private static final Parallel.Reused<TransposeCall> TRANSPOSE_CALLS = new Parallel.Reused<>(TransposeCall::new);
+
+    /** {@link #copyStrided}'s rows, for the pool (see {@link Parallel.Call}). */
+    private static final class CopyRowsCall extends Parallel.RangeCall {
+        int mergedRank, inner, ix, xOffset, outOffset;
+        int[] sh, xs;
+        float[] x, out;
+
+        @Override
+        public void run(int from, int to) {
+            copyRows(mergedRank, sh, xs, inner, ix, x, xOffset, out, outOffset, from, to);
+        }
+
+        @Override
+        void clear() {
+            sh = xs = null;
+            x = out = null;
+        }
+    }
+
+    private static final Parallel.Reused<CopyRowsCall> COPY_ROWS_CALLS = new Parallel.Reused<>(CopyRowsCall::new);
 
     /** Rows [from, to) of {@link #copyStrided} (after merging): row i's offset in x from its index. */
     private static void copyRows(int r, int[] sh, int[] xs, int inner, int ix, float[] x, int xOffset,
                                  float[] out, int outOffset, int from, int to) {
-        int[] index = new int[r];
+        int[] index = Scratch.ints(COPY_INDEX, r);
         int xi = xOffset;
         for (int d = r - 2, rest = from; d >= 0; d--) {
             index[d] = rest % sh[d];
@@ -1894,15 +1967,34 @@ public class PanamaKernels extends ScalarKernels {
         int chunks = ceilDiv(batch, images);
         float[] partials = Scratch.floats(DEEP_PARTIALS, chunks * size);
         int xImage = channels * height * width;
-        Parallel.run(chunks, i -> {
-            int end = Math.min(batch, (i + 1) * images);
-            for (int b = i * images; b < end; b += perProduct) {
-                Gemm.convWeightGrad(grad, gradOffset + b * gradImage, ldGrad, outC,
-                        ImageColumns.of(x, xOffset + b * xImage, Math.min(perProduct, end - b), channels, height,
-                                width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW),
-                        b == i * images ? 0f : 1f, partials, i * size);
-            }
-        });
+        ChunksCall call = CHUNKS_CALLS.get();
+        call.batch = batch;
+        call.images = images;
+        call.perProduct = perProduct;
+        call.grad = grad;
+        call.gradOffset = gradOffset;
+        call.gradImage = gradImage;
+        call.ldGrad = ldGrad;
+        call.outC = outC;
+        call.x = x;
+        call.xOffset = xOffset;
+        call.xImage = xImage;
+        call.channels = channels;
+        call.height = height;
+        call.width = width;
+        call.kH = kH;
+        call.kW = kW;
+        call.padH = padH;
+        call.padW = padW;
+        call.strideH = strideH;
+        call.strideW = strideW;
+        call.dilationH = dilationH;
+        call.dilationW = dilationW;
+        call.outH = outH;
+        call.outW = outW;
+        call.partials = partials;
+        call.size = size;
+        Parallel.run(chunks, call);
         // dw = beta dw + the partials (dw not read when beta is 0)
         for (int i = 0; i < size; i += L) {
             VectorMask<Float> mask = S.indexInRange(i, size);
@@ -1916,6 +2008,30 @@ public class PanamaKernels extends ScalarKernels {
             sum.intoArray(dw, dwOffset + i, mask);
         }
     }
+
+    /** {@link #weightGradByChunks}' chunks of images, one per task, for the pool (see {@link Parallel.Call}). */
+    private static final class ChunksCall extends Parallel.TaskCall {
+        int batch, images, perProduct, gradOffset, gradImage, ldGrad, outC, xOffset, xImage, channels, height, width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW, size;
+        float[] grad, x, partials;
+
+        @Override
+        public void accept(int i) {
+            int end = Math.min(batch, (i + 1) * images);
+            for (int b = i * images; b < end; b += perProduct) {
+                Gemm.convWeightGrad(grad, gradOffset + b * gradImage, ldGrad, outC,
+                        ImageColumns.of(x, xOffset + b * xImage, Math.min(perProduct, end - b), channels, height,
+                                width, kH, kW, padH, padW, strideH, strideW, dilationH, dilationW, outH, outW),
+                        b == i * images ? 0f : 1f, partials, i * size);
+            }
+        }
+
+        @Override
+        void clear() {
+            grad = x = partials = null;
+        }
+    }
+
+    private static final Parallel.Reused<ChunksCall> CHUNKS_CALLS = new Parallel.Reused<>(ChunksCall::new);
 
     /**
      * By classes of output positions when their products come to at most {@link TapConv#MAX_WORK} of

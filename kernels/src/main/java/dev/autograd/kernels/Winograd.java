@@ -71,12 +71,9 @@ final class Winograd {
     }
 
     /** Splits [0, n) over the pool when the job, {@code work} floats per index, is large enough. */
-    static void split(int n, long work, Parallel.RangeBody body) {
-        if (n * work < PARALLEL_GRAIN) {
-            body.run(0, n);
-        } else {
-            Parallel.forRange(n, (int) Math.max(1, PARALLEL_GRAIN / Math.max(1, work)), 1, body);
-        }
+    static void split(int n, long work, Parallel.RangeCall call) {
+        int grain = n * work < PARALLEL_GRAIN ? Math.max(1, n) : (int) Math.max(1, PARALLEL_GRAIN / Math.max(1, work));
+        Parallel.forRange(n, grain, 1, call);
     }
 
     /**
@@ -86,7 +83,26 @@ final class Winograd {
     static void pad(float[] x, int xOffset, int planes, int height, int width,
                     int padH, int padW, int planeH, int planeW, float[] out) {
         int plane = planeH * planeW;
-        split(planes, plane, (p0, p1) -> {
+        PadCall call = PAD_CALLS.get();
+        call.plane = plane;
+        call.out = out;
+        call.xOffset = xOffset;
+        call.height = height;
+        call.width = width;
+        call.x = x;
+        call.padH = padH;
+        call.planeW = planeW;
+        call.padW = padW;
+        split(planes, plane, call);
+    }
+
+    /** {@link #pad}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class PadCall extends Parallel.RangeCall {
+        int plane, xOffset, height, width, padH, planeW, padW;
+        float[] out, x;
+
+        @Override
+        public void run(int p0, int p1) {
             for (int p = p0; p < p1; p++) {
                 int dst = p * plane;
                 java.util.Arrays.fill(out, dst, dst + plane, 0f);
@@ -95,8 +111,15 @@ final class Winograd {
                     copyRow(x, src + h * width, out, dst + (h + padH) * planeW + padW, width);
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            out = x = null;
+        }
     }
+
+    private static final Parallel.Reused<PadCall> PAD_CALLS = new Parallel.Reused<>(PadCall::new);
 
     /**
      * {@code n} floats from {@code src[from]} to {@code dst[to]} by vectors, the last one masked. The
@@ -121,14 +144,38 @@ final class Winograd {
      * {@code planes} planes ({@code plane} floats apart, rows planeW apart) into contiguous images.
      */
     static void cut(float[] src, int planes, int plane, int planeW, int outH, int outW, float[] out, int outOffset) {
-        split(planes, plane, (p0, p1) -> {
+        CutCall call = CUT_CALLS.get();
+        call.outH = outH;
+        call.src = src;
+        call.plane = plane;
+        call.planeW = planeW;
+        call.out = out;
+        call.outOffset = outOffset;
+        call.outW = outW;
+        split(planes, plane, call);
+    }
+
+    /** {@link #cut}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class CutCall extends Parallel.RangeCall {
+        int outH, plane, planeW, outOffset, outW;
+        float[] src, out;
+
+        @Override
+        public void run(int p0, int p1) {
             for (int p = p0; p < p1; p++) {
                 for (int h = 0; h < outH; h++) {
                     copyRow(src, p * plane + h * planeW, out, outOffset + (p * outH + h) * outW, outW);
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            src = out = null;
+        }
     }
+
+    private static final Parallel.Reused<CutCall> CUT_CALLS = new Parallel.Reused<>(CutCall::new);
 
     // ================================================================ tables
 
@@ -163,9 +210,15 @@ final class Winograd {
         }
     }
 
-    /** Window positions (i, j) of a rows x cols window in rows planeW apart, row-major. */
+    /** {@link #positions}' array, per thread. */
+    private static final ThreadLocal<int[]> POSITIONS = ThreadLocal.withInitial(() -> new int[0]);
+
+    /**
+     * Window positions (i, j) of a rows x cols window in rows planeW apart, row-major, in the calling
+     * thread's scratch (longer than rows x cols; valid until its next call).
+     */
     static int[] positions(int rows, int cols, int planeW) {
-        int[] p = new int[rows * cols];
+        int[] p = Scratch.ints(POSITIONS, rows * cols);
         for (int i = 0; i < rows; i++) {
             for (int j = 0; j < cols; j++) {
                 p[i * cols + j] = i * planeW + j;
@@ -182,7 +235,21 @@ final class Winograd {
         for (int q = groups * L; q < oc; q++) {
             weightsAt(w, wOffset, oc, q, u);
         }
-        split(groups, 25L * L, (g0, g1) -> {
+        WeightsCall call = WEIGHTS_CALLS.get();
+        call.w = w;
+        call.wOffset = wOffset;
+        call.oc = oc;
+        call.u = u;
+        split(groups, 25L * L, call);
+    }
+
+    /** {@link #weights}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class WeightsCall extends Parallel.RangeCall {
+        float[] w, u;
+        int wOffset, oc;
+
+        @Override
+        public void run(int g0, int g1) {
             float[] st = stage();
             for (int g = g0; g < g1; g++) {
                 int q = g * L;
@@ -216,8 +283,15 @@ final class Winograd {
                     c.intoArray(u, at + 3 * oc);
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            w = u = null;
+        }
     }
+
+    private static final Parallel.Reused<WeightsCall> WEIGHTS_CALLS = new Parallel.Reused<>(WeightsCall::new);
 
     static void weightsBackward(float[] du, int outC, int channels, float beta, float[] dw, int dwOffset) {
         int oc = outC * channels;
@@ -225,15 +299,39 @@ final class Winograd {
         for (int q = groups * L; q < oc; q++) {
             weightsBackwardAt(du, oc, q, beta, dw, dwOffset);
         }
-        split(groups, 25L * L, (g0, g1) -> {
+        WeightsBackwardCall call = WEIGHTS_BACKWARD_CALLS.get();
+        call.du = du;
+        call.oc = oc;
+        call.beta = beta;
+        call.dw = dw;
+        call.dwOffset = dwOffset;
+        split(groups, 25L * L, call);
+    }
+
+    /** {@link #weightsBackward}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class WeightsBackwardCall extends Parallel.RangeCall {
+        float[] du, dw;
+        int oc, dwOffset;
+        float beta;
+
+        @Override
+        public void run(int g0, int g1) {
             float[] st = stage();
             for (int g = g0; g < g1; g++) {
                 int q = g * L;
                 kernelGradRows(du, q, oc, st);
                 scatterKernels(st, beta, dw, dwOffset + 9 * q);
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            du = dw = null;
+        }
     }
+
+    private static final Parallel.Reused<WeightsBackwardCall> WEIGHTS_BACKWARD_CALLS =
+            new Parallel.Reused<>(WeightsBackwardCall::new);
 
     /**
      * G^T dU G for L kernels into the staging array, taps row-major: column j of G^T dU is
@@ -341,7 +439,26 @@ final class Winograd {
         int[] offsets = tileOffsets(2, batch, tilesH, tilesW, channels * plane, planeW);
         int[] window = positions(4, 4, planeW);
         int ct = channels * tiles;
-        split(channels, 16L * tiles, (c0, c1) -> {
+        InputCall call = INPUT_CALLS.get();
+        call.tiles = tiles;
+        call.xp = xp;
+        call.plane = plane;
+        call.window = window;
+        call.offsets = offsets;
+        call.channels = channels;
+        call.v = v;
+        call.ct = ct;
+        split(channels, 16L * tiles, call);
+    }
+
+    /** {@link #input}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class InputCall extends Parallel.RangeCall {
+        int tiles, plane, channels, ct;
+        float[] xp, v;
+        int[] window, offsets;
+
+        @Override
+        public void run(int c0, int c1) {
             float[] st = stage();
             for (int c = c0; c < c1; c++) {
                 for (int t = 0; t < tiles; t += L) {
@@ -364,8 +481,16 @@ final class Winograd {
                     }
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            xp = v = null;
+            window = offsets = null;
+        }
     }
+
+    private static final Parallel.Reused<InputCall> INPUT_CALLS = new Parallel.Reused<>(InputCall::new);
 
     static void inputBackward(float[] dv, int batch, int channels, int height, int width,
                               int padH, int padW, int outH, int outW, float[] gx, int gxOffset) {
@@ -379,7 +504,34 @@ final class Winograd {
         int[] offsets = tileOffsets(2, batch, tilesH, tilesW, channels * plane, planeW);
         int[] window = positions(4, 4, planeW);
         int ct = channels * tiles;
-        split(channels, 32L * tiles, (c0, c1) -> {
+        InputBackwardCall call = INPUT_BACKWARD_CALLS.get();
+        call.batch = batch;
+        call.channels = channels;
+        call.plane = plane;
+        call.gp = gp;
+        call.tiles = tiles;
+        call.dv = dv;
+        call.ct = ct;
+        call.window = window;
+        call.offsets = offsets;
+        call.gx = gx;
+        call.padH = padH;
+        call.planeW = planeW;
+        call.padW = padW;
+        call.gxOffset = gxOffset;
+        call.height = height;
+        call.width = width;
+        split(channels, 32L * tiles, call);
+    }
+
+    /** {@link #inputBackward}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class InputBackwardCall extends Parallel.RangeCall {
+        int batch, channels, plane, tiles, ct, padH, planeW, padW, gxOffset, height, width;
+        float[] gp, dv, gx;
+        int[] window, offsets;
+
+        @Override
+        public void run(int c0, int c1) {
             float[] st = stage();
             for (int c = c0; c < c1; c++) {
                 for (int b = 0; b < batch; b++) {
@@ -388,7 +540,7 @@ final class Winograd {
                 }
                 for (int t = 0; t < tiles; t += L) {
                     windowRows(dv, c * tiles + t, ct, t, tiles, st);
-                    scatterAddWindows(st, gp, c * plane, window, offsets, t, tiles);
+                    scatterAddWindows(st, gp, c * plane, window, 16, offsets, t, tiles);
                 }
                 // the window sums inside the image into gx
                 for (int b = 0; b < batch; b++) {
@@ -399,8 +551,17 @@ final class Winograd {
                     }
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            gp = dv = gx = null;
+            window = offsets = null;
+        }
     }
+
+    private static final Parallel.Reused<InputBackwardCall> INPUT_BACKWARD_CALLS =
+            new Parallel.Reused<>(InputBackwardCall::new);
 
     /**
      * B dV B^T for the tiles t.. into the staging array, row-major: dV staged at vectors 16.., row i
@@ -436,14 +597,14 @@ final class Winograd {
     }
 
     /**
-     * The staged window values (one per position of {@code window}) added into each lane's window:
+     * The staged window values (one per position of {@code window}'s first n) added into each lane's window:
      * within one vector every lane's element is a different one (the lanes' tiles start at different
      * offsets and one add handles one window position).
      */
-    static void scatterAddWindows(float[] st, float[] gp, int base, int[] window, int[] offsets,
+    static void scatterAddWindows(float[] st, float[] gp, int base, int[] window, int n, int[] offsets,
                                   int t, int tiles) {
         int lanes = Math.min(L, tiles - t);
-        for (int k = 0; k < window.length; k++) {
+        for (int k = 0; k < n; k++) {
             int to = base + window[k];
             for (int l = 0; l < lanes; l++) {
                 gp[to + offsets[t + l]] += st[k * L + l];
@@ -498,7 +659,29 @@ final class Winograd {
         int dstOffset = even ? outOffset : 0;
         int[] offsets = tileOffsets(2, batch, tilesH, tilesW, outC * plane, planeW);
         int ot = outC * tiles;
-        split(outC, 16L * tiles, (o0, o1) -> {
+        OutputCall call = OUTPUT_CALLS.get();
+        call.dstOffset = dstOffset;
+        call.plane = plane;
+        call.tiles = tiles;
+        call.mm = mm;
+        call.ot = ot;
+        call.planeW = planeW;
+        call.dst = dst;
+        call.offsets = offsets;
+        split(outC, 16L * tiles, call);
+        if (!even) {
+            cut(dst, batch * outC, plane, planeW, outH, outW, out, outOffset);
+        }
+    }
+
+    /** {@link #output}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class OutputCall extends Parallel.RangeCall {
+        int dstOffset, plane, tiles, ot, planeW;
+        float[] mm, dst;
+        int[] offsets;
+
+        @Override
+        public void run(int o0, int o1) {
             float[] st = stage();
             for (int o = o0; o < o1; o++) {
                 int base = dstOffset + o * plane;
@@ -529,11 +712,16 @@ final class Winograd {
                     }
                 }
             }
-        });
-        if (!even) {
-            cut(dst, batch * outC, plane, planeW, outH, outW, out, outOffset);
+        }
+
+        @Override
+        void clear() {
+            mm = dst = null;
+            offsets = null;
         }
     }
+
+    private static final Parallel.Reused<OutputCall> OUTPUT_CALLS = new Parallel.Reused<>(OutputCall::new);
 
     static void gradOutput(float[] grad, int gradOffset, int batch, int outC, int outH, int outW, float[] dm) {
         int tilesH = (outH + 1) / 2;
@@ -555,7 +743,27 @@ final class Winograd {
         int[] offsets = tileOffsets(2, batch, tilesH, tilesW, outC * plane, planeW);
         int[] tile = positions(2, 2, planeW);
         int ot = outC * tiles;
-        split(outC, 16L * tiles, (o0, o1) -> {
+        GradOutputCall call = GRAD_OUTPUT_CALLS.get();
+        call.tiles = tiles;
+        call.g = g;
+        call.gOffset = gOffset;
+        call.plane = plane;
+        call.tile = tile;
+        call.offsets = offsets;
+        call.outC = outC;
+        call.dm = dm;
+        call.ot = ot;
+        split(outC, 16L * tiles, call);
+    }
+
+    /** {@link #gradOutput}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class GradOutputCall extends Parallel.RangeCall {
+        int tiles, gOffset, plane, outC, ot;
+        float[] g, dm;
+        int[] tile, offsets;
+
+        @Override
+        public void run(int o0, int o1) {
             float[] st = stage();
             for (int o = o0; o < o1; o++) {
                 for (int t = 0; t < tiles; t += L) {
@@ -586,6 +794,14 @@ final class Winograd {
                     }
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            g = dm = null;
+            tile = offsets = null;
+        }
     }
+
+    private static final Parallel.Reused<GradOutputCall> GRAD_OUTPUT_CALLS = new Parallel.Reused<>(GradOutputCall::new);
 }

@@ -33,7 +33,21 @@ final class Winograd4 {
         for (int q = groups * L; q < oc; q++) {
             weightsAt(w, wOffset, oc, q, u);
         }
-        Winograd.split(groups, 54L * L, (from, to) -> {
+        WeightsCall call = WEIGHTS_CALLS.get();
+        call.w = w;
+        call.wOffset = wOffset;
+        call.u = u;
+        call.oc = oc;
+        Winograd.split(groups, 54L * L, call);
+    }
+
+    /** {@link #weights}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class WeightsCall extends Parallel.RangeCall {
+        float[] w, u;
+        int wOffset, oc;
+
+        @Override
+        public void run(int from, int to) {
             float[] st = Winograd.stage();
             for (int g = from; g < to; g++) {
                 int q = g * L;
@@ -49,8 +63,15 @@ final class Winograd4 {
                     gPass(st, (9 + 3 * i) * L, L, u, 6 * i * oc + q, oc);
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            w = u = null;
+        }
     }
+
+    private static final Parallel.Reused<WeightsCall> WEIGHTS_CALLS = new Parallel.Reused<>(WeightsCall::new);
 
     /**
      * G (g0, g1, g2), the three values at {@code src + k*step}, to six at {@code dst + k*stride}:
@@ -103,7 +124,23 @@ final class Winograd4 {
         for (int q = groups * L; q < oc; q++) {
             weightsBackwardAt(du, oc, q, beta, dw, dwOffset);
         }
-        Winograd.split(groups, 54L * L, (g0, g1) -> {
+        WeightsBackwardCall call = WEIGHTS_BACKWARD_CALLS.get();
+        call.du = du;
+        call.oc = oc;
+        call.beta = beta;
+        call.dw = dw;
+        call.dwOffset = dwOffset;
+        Winograd.split(groups, 54L * L, call);
+    }
+
+    /** {@link #weightsBackward}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class WeightsBackwardCall extends Parallel.RangeCall {
+        float[] du, dw;
+        int oc, dwOffset;
+        float beta;
+
+        @Override
+        public void run(int g0, int g1) {
             float[] st = Winograd.stage();
             for (int g = g0; g < g1; g++) {
                 int q = g * L;
@@ -117,8 +154,16 @@ final class Winograd4 {
                 }
                 Winograd.scatterKernels(st, beta, dw, dwOffset + 9 * q);
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            du = dw = null;
+        }
     }
+
+    private static final Parallel.Reused<WeightsBackwardCall> WEIGHTS_BACKWARD_CALLS =
+            new Parallel.Reused<>(WeightsBackwardCall::new);
 
     /**
      * G^T (u0..u5), the six values at {@code src + k*step}, to three at {@code dst + k*stride} (all
@@ -184,7 +229,26 @@ final class Winograd4 {
         int[] offsets = Winograd.tileOffsets(4, batch, tilesH, tilesW, channels * plane, planeW);
         int[] window = Winograd.positions(6, 6, planeW);
         int ct = channels * tiles;
-        Winograd.split(channels, 36L * tiles, (c0, c1) -> {
+        InputCall call = INPUT_CALLS.get();
+        call.tiles = tiles;
+        call.xp = xp;
+        call.plane = plane;
+        call.window = window;
+        call.offsets = offsets;
+        call.v = v;
+        call.channels = channels;
+        call.ct = ct;
+        Winograd.split(channels, 36L * tiles, call);
+    }
+
+    /** {@link #input}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class InputCall extends Parallel.RangeCall {
+        int tiles, plane, channels, ct;
+        float[] xp, v;
+        int[] window, offsets;
+
+        @Override
+        public void run(int c0, int c1) {
             float[] st = Winograd.stage();
             for (int c = c0; c < c1; c++) {
                 for (int t = 0; t < tiles; t += L) {
@@ -199,8 +263,16 @@ final class Winograd4 {
                     }
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            xp = v = null;
+            window = offsets = null;
+        }
     }
+
+    private static final Parallel.Reused<InputCall> INPUT_CALLS = new Parallel.Reused<>(InputCall::new);
 
     /**
      * B^T (d0..d5), the six values at {@code src + k*step}, to {@code dst + k*stride}, the first
@@ -238,7 +310,33 @@ final class Winograd4 {
         int[] offsets = Winograd.tileOffsets(4, batch, tilesH, tilesW, channels * plane, planeW);
         int[] window = Winograd.positions(6, 6, planeW);
         int ct = channels * tiles;
-        Winograd.split(channels, 72L * tiles, (c0, c1) -> {
+        InputBackwardCall call = INPUT_BACKWARD_CALLS.get();
+        call.batch = batch;
+        call.channels = channels;
+        call.plane = plane;
+        call.gp = gp;
+        call.tiles = tiles;
+        call.dv = dv;
+        call.window = window;
+        call.offsets = offsets;
+        call.gx = gx;
+        call.padH = padH;
+        call.planeW = planeW;
+        call.padW = padW;
+        call.gxOffset = gxOffset;
+        call.height = height;
+        call.width = width;
+        Winograd.split(channels, 72L * tiles, call);
+    }
+
+    /** {@link #inputBackward}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class InputBackwardCall extends Parallel.RangeCall {
+        int batch, channels, plane, tiles, padH, planeW, padW, gxOffset, height, width;
+        float[] gp, dv, gx;
+        int[] window, offsets;
+
+        @Override
+        public void run(int c0, int c1) {
             float[] st = Winograd.stage();
             for (int c = c0; c < c1; c++) {
                 for (int b = 0; b < batch; b++) {
@@ -257,7 +355,7 @@ final class Winograd4 {
                     for (int r = 0; r < 6; r++) {
                         bPass(st, 6 * r * L, L, st, 6 * r * L, L);
                     }
-                    Winograd.scatterAddWindows(st, gp, c * plane, window, offsets, t, tiles);
+                    Winograd.scatterAddWindows(st, gp, c * plane, window, 36, offsets, t, tiles);
                 }
                 // the window sums inside the image into gx
                 for (int b = 0; b < batch; b++) {
@@ -268,8 +366,17 @@ final class Winograd4 {
                     }
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            gp = dv = gx = null;
+            window = offsets = null;
+        }
     }
+
+    private static final Parallel.Reused<InputBackwardCall> INPUT_BACKWARD_CALLS =
+            new Parallel.Reused<>(InputBackwardCall::new);
 
     /**
      * B (v0..v5) = (B^T)^T v, the six values at {@code src + k*step}, to {@code dst + k*stride}
@@ -309,7 +416,29 @@ final class Winograd4 {
         int dstOffset = whole ? outOffset : 0;
         int[] offsets = Winograd.tileOffsets(4, batch, tilesH, tilesW, outC * plane, planeW);
         int ot = outC * tiles;
-        Winograd.split(outC, 36L * tiles, (o0, o1) -> {
+        OutputCall call = OUTPUT_CALLS.get();
+        call.dstOffset = dstOffset;
+        call.plane = plane;
+        call.tiles = tiles;
+        call.mm = mm;
+        call.ot = ot;
+        call.planeW = planeW;
+        call.dst = dst;
+        call.offsets = offsets;
+        Winograd.split(outC, 36L * tiles, call);
+        if (!whole) {
+            Winograd.cut(dst, batch * outC, plane, planeW, outH, outW, out, outOffset);
+        }
+    }
+
+    /** {@link #output}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class OutputCall extends Parallel.RangeCall {
+        int dstOffset, plane, tiles, ot, planeW;
+        float[] mm, dst;
+        int[] offsets;
+
+        @Override
+        public void run(int o0, int o1) {
             float[] st = Winograd.stage();
             for (int o = o0; o < o1; o++) {
                 int base = dstOffset + o * plane;
@@ -361,11 +490,16 @@ final class Winograd4 {
                     }
                 }
             }
-        });
-        if (!whole) {
-            Winograd.cut(dst, batch * outC, plane, planeW, outH, outW, out, outOffset);
+        }
+
+        @Override
+        void clear() {
+            mm = dst = null;
+            offsets = null;
         }
     }
+
+    private static final Parallel.Reused<OutputCall> OUTPUT_CALLS = new Parallel.Reused<>(OutputCall::new);
 
     static void gradOutput(float[] grad, int gradOffset, int batch, int outC, int outH, int outW, float[] dm) {
         int tilesH = (outH + 3) / 4;
@@ -387,7 +521,27 @@ final class Winograd4 {
         int[] offsets = Winograd.tileOffsets(4, batch, tilesH, tilesW, outC * plane, planeW);
         int[] tile = Winograd.positions(4, 4, planeW);
         int ot = outC * tiles;
-        Winograd.split(outC, 36L * tiles, (o0, o1) -> {
+        GradOutputCall call = GRAD_OUTPUT_CALLS.get();
+        call.tiles = tiles;
+        call.g = g;
+        call.gOffset = gOffset;
+        call.plane = plane;
+        call.tile = tile;
+        call.offsets = offsets;
+        call.dm = dm;
+        call.outC = outC;
+        call.ot = ot;
+        Winograd.split(outC, 36L * tiles, call);
+    }
+
+    /** {@link #gradOutput}'s ranges, for the pool (see {@link Parallel.Call}). */
+    private static final class GradOutputCall extends Parallel.RangeCall {
+        int tiles, gOffset, plane, outC, ot;
+        float[] g, dm;
+        int[] tile, offsets;
+
+        @Override
+        public void run(int o0, int o1) {
             float[] st = Winograd.stage();
             for (int o = o0; o < o1; o++) {
                 for (int t = 0; t < tiles; t += L) {
@@ -402,8 +556,16 @@ final class Winograd4 {
                     }
                 }
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            g = dm = null;
+            tile = offsets = null;
+        }
     }
+
+    private static final Parallel.Reused<GradOutputCall> GRAD_OUTPUT_CALLS = new Parallel.Reused<>(GradOutputCall::new);
 
     /**
      * A (y0..y3) = (A^T)^T y, the four values at {@code src + k*step}, to six at {@code dst + k*stride},
