@@ -39,9 +39,7 @@ abstract class AllocationTestBase {
         return DynamicTest.dynamicTest(name, () -> {
             ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
             kernel.run(); // starts the pool's workers
-            long[] ids = Thread.getAllStackTraces().keySet().stream()
-                    .filter(t -> t.getName().startsWith("autograd-kernels-") || t == Thread.currentThread())
-                    .mapToLong(Thread::threadId).toArray();
+            long[] ids = callerAndPool();
             long best = Long.MAX_VALUE;
             for (int round = 0; round < 40 && best > 0; round++) {
                 long before = allocated(mx, ids);
@@ -54,7 +52,15 @@ abstract class AllocationTestBase {
         });
     }
 
-    private static long allocated(ThreadMXBean mx, long[] ids) {
+    /** The ids of the calling thread and the pool's workers (start the pool first). */
+    static long[] callerAndPool() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("autograd-kernels-") || t == Thread.currentThread())
+                .mapToLong(Thread::threadId).toArray();
+    }
+
+    /** Bytes allocated so far by the threads {@code ids}. */
+    static long allocated(ThreadMXBean mx, long[] ids) {
         long sum = 0;
         for (long id : ids) {
             sum += Math.max(0, mx.getThreadAllocatedBytes(id));

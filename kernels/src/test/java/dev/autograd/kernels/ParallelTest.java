@@ -132,26 +132,16 @@ class ParallelTest {
         float[] y = new float[1 << 20];
         Parallel.RangeBody body = (from, to) -> System.arraycopy(x, from, y, from, to - from);
         Parallel.forRange(x.length, 1 << 14, 64, body); // starts the pool's workers
-        long[] ids = Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("autograd-kernels-") || t == Thread.currentThread())
-                .mapToLong(Thread::threadId).toArray();
+        long[] ids = AllocationTestBase.callerAndPool();
         long best = Long.MAX_VALUE;
         for (int round = 0; round < 20 && best > 0; round++) {
-            long before = allocated(mx, ids);
+            long before = AllocationTestBase.allocated(mx, ids);
             for (int i = 0; i < 2_000; i++) {
                 Parallel.forRange(x.length, 1 << 14, 64, body);
             }
-            best = Math.min(best, allocated(mx, ids) - before);
+            best = Math.min(best, AllocationTestBase.allocated(mx, ids) - before);
         }
         // the body is made once above: what remains would be the pool's own bookkeeping per call
         assertEquals(0, best, "bytes allocated by 2,000 parallel calls, all threads");
-    }
-
-    private static long allocated(com.sun.management.ThreadMXBean mx, long[] ids) {
-        long sum = 0;
-        for (long id : ids) {
-            sum += Math.max(0, mx.getThreadAllocatedBytes(id));
-        }
-        return sum;
     }
 }
