@@ -1413,7 +1413,7 @@ final class Gemm {
         call.btOff = btOff;
         call.ldbt = ldbt;
         call.units = units;
-        call.t = t;
+        call.tasks = t;
         Parallel.run(t, call);
     }
 
@@ -1887,12 +1887,12 @@ final class Gemm {
     /** {@link #skinny}'s pairs of rows of A, a few tasks per thread. */
     private static final class SkinnyCall extends ProductCall {
         float[] bt;
-        int btOff, ldbt, units, t;
+        int btOff, ldbt, units, tasks;
 
         @Override
         public void accept(int task) {
-            int i0 = Math.min(m, units * task / t * 2);
-            int i1 = Math.min(m, units * (task + 1) / t * 2);
+            int i0 = Math.min(m, units * task / tasks * 2);
+            int i1 = Math.min(m, units * (task + 1) / tasks * 2);
             float[] sums = buffer(2, 8 * L); // the tile scratch of macro, which skinny never runs inside
             for (int i = i0; i < i1; i += 2) {
                 boolean two = i + 1 < i1;
