@@ -534,22 +534,12 @@ final class Winograd {
         public void run(int c0, int c1) {
             float[] st = stage();
             for (int c = c0; c < c1; c++) {
-                for (int b = 0; b < batch; b++) {
-                    int p = (b * channels + c) * plane;
-                    java.util.Arrays.fill(gp, p, p + plane, 0f);
-                }
+                clearPlanes(gp, c, batch, channels, plane);
                 for (int t = 0; t < tiles; t += L) {
                     windowRows(dv, c * tiles + t, ct, t, tiles, st);
                     scatterAddWindows(st, gp, c * plane, window, 16, offsets, t, tiles);
                 }
-                // the window sums inside the image into gx
-                for (int b = 0; b < batch; b++) {
-                    int p = (b * channels + c) * plane + padH * planeW + padW;
-                    int g = gxOffset + (b * channels + c) * height * width;
-                    for (int h = 0; h < height; h++) {
-                        addRow(gp, p + h * planeW, gx, g + h * width, width);
-                    }
-                }
+                addInside(gp, c, batch, channels, plane, planeW, padH, padW, gx, gxOffset, height, width);
             }
         }
 
@@ -593,6 +583,26 @@ final class Winograd {
             b.sub(c).add(d).intoArray(st, k + L);
             b.add(c).sub(a).intoArray(st, k + 2 * L);
             d.neg().intoArray(st, k + 3 * L);
+        }
+    }
+
+    /** Zeroes channel c's padded planes of gp, image by image, before its windows add into them. */
+    static void clearPlanes(float[] gp, int c, int batch, int channels, int plane) {
+        for (int b = 0; b < batch; b++) {
+            int p = (b * channels + c) * plane;
+            java.util.Arrays.fill(gp, p, p + plane, 0f);
+        }
+    }
+
+    /** Adds the part of channel c's padded planes of gp inside the image (after padH, padW) into gx. */
+    static void addInside(float[] gp, int c, int batch, int channels, int plane, int planeW, int padH, int padW,
+                          float[] gx, int gxOffset, int height, int width) {
+        for (int b = 0; b < batch; b++) {
+            int p = (b * channels + c) * plane + padH * planeW + padW;
+            int g = gxOffset + (b * channels + c) * height * width;
+            for (int h = 0; h < height; h++) {
+                addRow(gp, p + h * planeW, gx, g + h * width, width);
+            }
         }
     }
 

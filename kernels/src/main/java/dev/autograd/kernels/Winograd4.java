@@ -339,10 +339,7 @@ final class Winograd4 {
         public void run(int c0, int c1) {
             float[] st = Winograd.stage();
             for (int c = c0; c < c1; c++) {
-                for (int b = 0; b < batch; b++) {
-                    int p = (b * channels + c) * plane;
-                    java.util.Arrays.fill(gp, p, p + plane, 0f);
-                }
+                Winograd.clearPlanes(gp, c, batch, channels, plane);
                 for (int t = 0; t < tiles; t += L) {
                     VectorMask<Float> m = S.indexInRange(t, tiles);
                     for (int k = 0; k < 36; k++) {
@@ -357,14 +354,8 @@ final class Winograd4 {
                     }
                     Winograd.scatterAddWindows(st, gp, c * plane, window, 36, offsets, t, tiles);
                 }
-                // the window sums inside the image into gx
-                for (int b = 0; b < batch; b++) {
-                    int p = (b * channels + c) * plane + padH * planeW + padW;
-                    int g = gxOffset + (b * channels + c) * height * width;
-                    for (int h = 0; h < height; h++) {
-                        Winograd.addRow(gp, p + h * planeW, gx, g + h * width, width);
-                    }
-                }
+                Winograd.addInside(gp, c, batch, channels, plane, planeW, padH, padW, gx, gxOffset, height,
+                        width);
             }
         }
 
