@@ -475,11 +475,9 @@ final class Gemm {
         call.bufA = bufA;
         call.bufB = bufB;
         for (int pc = 0; pc < k; pc += kcStep) {
-            int p0 = pc;
             int kc = Math.min(kcStep, k - pc);
             boolean first = pc == 0;
-            for (int jcLoop = 0; jcLoop < n; jcLoop += NC) {
-                int jc = jcLoop;
+            for (int jc = 0; jc < n; jc += NC) {
                 int nc = Math.min(NC, n - jc);
                 int panels = (nc + NR - 1) / NR;
                 // each thread packs a share of the B panel and, unless the tasks pack their own A,
@@ -491,7 +489,7 @@ final class Gemm {
                 call.packing = true;
                 call.panels = panels;
                 call.packTasks = packTasks;
-                call.p0 = p0;
+                call.p0 = pc;
                 call.kc = kc;
                 call.jc = jc;
                 call.nc = nc;
